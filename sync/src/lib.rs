@@ -1,0 +1,277 @@
+//! The sync facade: the only place a loom-checked kata takes its threads, locks,
+//! condition variables, atomics and channels from.
+//!
+//! Normally it hands out parking_lot and std. Built with `--cfg loom` it hands out loom's
+//! models behind the very same API, so the grader can explore every interleaving of a
+//! student's code without the student writing anything for loom. The API follows
+//! parking_lot: `lock()` returns the guard (no poisoning), and `Condvar::wait` takes
+//! `&mut guard`. Methods are `#[track_caller]` so loom's reports point at the student's
+//! line, not at this file.
+//!
+//! Like tokio's `src/loom/` and crossbeam-utils' `primitive`, the switch is this one file:
+//! nothing else in a kata knows which implementation it runs on.
+
+#[cfg(not(loom))]
+mod imp {
+    pub use parking_lot::{Condvar, Mutex, MutexGuard};
+    pub use std::sync::atomic;
+    pub use std::sync::mpsc;
+    pub use std::sync::Arc;
+    pub use std::thread;
+}
+
+#[cfg(loom)]
+mod imp {
+    pub use loom::sync::atomic;
+    pub use loom::sync::mpsc;
+    pub use loom::sync::Arc;
+    pub use loom::sync::{Condvar, Mutex, MutexGuard};
+    pub use loom::thread;
+}
+
+pub use imp::Arc;
+
+/// Atomics (`AtomicUsize`, `AtomicU64`, `AtomicBool`, …) and `Ordering`.
+pub mod atomic {
+    pub use super::imp::atomic::*;
+}
+
+/// An unbounded channel (`channel`, `Sender`, `Receiver`).
+pub mod mpsc {
+    pub use super::imp::mpsc::{channel, Receiver, Sender};
+}
+
+/// `spawn`, `JoinHandle`, `yield_now`, `current`, `Builder` and `sleep`.
+pub mod thread {
+    pub use super::imp::thread::{current, spawn, yield_now, Builder, JoinHandle, Thread};
+
+    /// Sleeps for `duration`. Under loom, time does not exist: a sleep is a yield, which
+    /// is all it can mean to a model that explores every order anyway.
+    #[track_caller]
+    pub fn sleep(duration: std::time::Duration) {
+        #[cfg(not(loom))]
+        std::thread::sleep(duration);
+        #[cfg(loom)]
+        {
+            let _ = duration;
+            super::imp::thread::yield_now();
+        }
+    }
+}
+
+/// A busy-wait hint; under loom a yield, so that spinning code lets other threads run.
+#[track_caller]
+pub fn spin_loop() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// A mutual-exclusion lock in parking_lot's style: `lock()` returns the guard directly.
+pub struct Mutex<T> {
+    inner: imp::Mutex<T>,
+}
+
+/// Holds a [`Mutex`] locked until dropped.
+pub struct MutexGuard<'a, T> {
+    // An Option only so that `Condvar::wait` can hand the guard to loom's by-value wait
+    // and put it back; it is `Some` whenever user code can see the guard.
+    #[cfg(loom)]
+    inner: Option<imp::MutexGuard<'a, T>>,
+    #[cfg(not(loom))]
+    inner: imp::MutexGuard<'a, T>,
+}
+
+impl<T> Mutex<T> {
+    #[track_caller]
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex {
+            inner: imp::Mutex::new(value),
+        }
+    }
+
+    /// Blocks until the lock is free, then takes it.
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        return MutexGuard {
+            inner: self.inner.lock(),
+        };
+        #[cfg(loom)]
+        return MutexGuard {
+            inner: Some(self.inner.lock().unwrap_or_else(|e| e.into_inner())),
+        };
+    }
+
+    /// Takes the lock if it is free right now; `None` if another thread holds it.
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        #[cfg(not(loom))]
+        return self.inner.try_lock().map(|inner| MutexGuard { inner });
+        #[cfg(loom)]
+        return match self.inner.try_lock() {
+            Ok(guard) => Some(MutexGuard { inner: Some(guard) }),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(MutexGuard {
+                inner: Some(e.into_inner()),
+            }),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+    }
+
+    #[track_caller]
+    pub fn into_inner(self) -> T {
+        #[cfg(not(loom))]
+        return self.inner.into_inner();
+        #[cfg(loom)]
+        return self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+    }
+
+    #[track_caller]
+    pub fn get_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return self.inner.get_mut();
+        #[cfg(loom)]
+        return self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> std::fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mutex { .. }")
+    }
+}
+
+impl<T> std::ops::Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        #[cfg(not(loom))]
+        return &self.inner;
+        #[cfg(loom)]
+        return self.inner.as_ref().expect("guard is present outside Condvar::wait");
+    }
+}
+
+impl<T> std::ops::DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return &mut self.inner;
+        #[cfg(loom)]
+        return self.inner.as_mut().expect("guard is present outside Condvar::wait");
+    }
+}
+
+/// Whether a timed wait returned because the time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult {
+    timed_out: bool,
+}
+
+impl WaitTimeoutResult {
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+}
+
+/// A condition variable in parking_lot's style: `wait(&mut guard)`.
+pub struct Condvar {
+    inner: imp::Condvar,
+}
+
+impl Condvar {
+    #[track_caller]
+    pub fn new() -> Condvar {
+        Condvar {
+            inner: imp::Condvar::new(),
+        }
+    }
+
+    /// Releases the guard's lock, sleeps until notified (or spuriously), and takes the
+    /// lock again before returning. Always wait in a loop that re-checks the condition.
+    #[track_caller]
+    pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        #[cfg(not(loom))]
+        self.inner.wait(&mut guard.inner);
+        #[cfg(loom)]
+        {
+            let inner = guard.inner.take().expect("guard is present");
+            let inner = self.inner.wait(inner).unwrap_or_else(|e| e.into_inner());
+            guard.inner = Some(inner);
+        }
+    }
+
+    /// Like [`Condvar::wait`], but gives up after `timeout`.
+    ///
+    /// Under loom there is no time: the wait may end at any point, as if the timeout had
+    /// run out then, which is exactly what correct code must tolerate.
+    #[track_caller]
+    pub fn wait_for<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: std::time::Duration,
+    ) -> WaitTimeoutResult {
+        #[cfg(not(loom))]
+        return WaitTimeoutResult {
+            timed_out: self.inner.wait_for(&mut guard.inner, timeout).timed_out(),
+        };
+        #[cfg(loom)]
+        {
+            let inner = guard.inner.take().expect("guard is present");
+            let (inner, result) = self
+                .inner
+                .wait_timeout(inner, timeout)
+                .unwrap_or_else(|e| e.into_inner());
+            guard.inner = Some(inner);
+            WaitTimeoutResult {
+                timed_out: result.timed_out(),
+            }
+        }
+    }
+
+    /// Wakes one waiting thread, if any.
+    #[track_caller]
+    pub fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+
+    /// Wakes every waiting thread.
+    #[track_caller]
+    pub fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+impl Default for Condvar {
+    #[track_caller]
+    fn default() -> Condvar {
+        Condvar::new()
+    }
+}
+
+impl std::fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condvar { .. }")
+    }
+}
+
+/// Runs `body` under loom with the course's bounds: a preemption bound, and none of
+/// loom's duration or permutation limits (those end a run quietly with a pass). The
+/// external time limit is the grader's. Outside loom it runs `body` once.
+#[cfg(loom)]
+pub fn model<F>(preemption_bound: usize, body: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    builder.max_duration = None;
+    builder.max_permutations = None;
+    builder.check(body);
+}
