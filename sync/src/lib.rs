@@ -31,6 +31,10 @@ mod imp {
 
 pub use imp::Arc;
 
+/// Loom itself, for hidden tests that need more than [`model`].
+#[cfg(loom)]
+pub use loom;
+
 /// Atomics (`AtomicUsize`, `AtomicU64`, `AtomicBool`, …) and `Ordering`.
 pub mod atomic {
     pub use super::imp::atomic::*;
@@ -155,7 +159,10 @@ impl<T> std::ops::Deref for MutexGuard<'_, T> {
         #[cfg(not(loom))]
         return &self.inner;
         #[cfg(loom)]
-        return self.inner.as_ref().expect("guard is present outside Condvar::wait");
+        return self
+            .inner
+            .as_ref()
+            .expect("guard is present outside Condvar::wait");
     }
 }
 
@@ -164,7 +171,10 @@ impl<T> std::ops::DerefMut for MutexGuard<'_, T> {
         #[cfg(not(loom))]
         return &mut self.inner;
         #[cfg(loom)]
-        return self.inner.as_mut().expect("guard is present outside Condvar::wait");
+        return self
+            .inner
+            .as_mut()
+            .expect("guard is present outside Condvar::wait");
     }
 }
 

@@ -47,6 +47,9 @@ fn many_windows_never_oversell() {
         })
         .collect();
     let sold: u64 = windows.into_iter().map(|w| w.join().unwrap()).sum();
-    assert_eq!(sold, 100_000, "the windows sold {sold} tickets out of 100000");
+    assert_eq!(
+        sold, 100_000,
+        "the windows sold {sold} tickets out of 100000"
+    );
     assert_eq!(office.left(), 0);
 }

@@ -1,39 +1,80 @@
 //! Hidden stress suite of kata `race`: real threads, counts too large for loom.
+//!
+//! A lost update needs a thread to be paused between its read and its write. With
+//! millions of operations per thread, started together at a barrier, that happens
+//! thousands of times per run even when the machine is busy and the threads share one
+//! core, so a racy solution fails these tests on every run, not by luck.
 
 use kata_harness::hidden_test;
-use race::{count_in_parallel, TicketOffice};
-use std::sync::Arc;
+use race::{count_in_parallel, Counter, TicketOffice};
+use std::sync::{Arc, Barrier};
+
+/// Runs `threads` threads that start together and returns what each returned.
+fn together<T: Send + 'static>(
+    threads: usize,
+    work: impl Fn() -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let work = Arc::new(work);
+    let start = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (work, start) = (Arc::clone(&work), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                work()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("a thread of the test panicked"))
+        .collect()
+}
 
 hidden_test! {
-    /// 100 000 increments from 4 threads: none lost.
-    fn hundred_thousand_increments() {
-        let got = count_in_parallel(4, 25_000);
+    /// count_in_parallel(4, 2 500 000): ten million increments, none lost.
+    fn ten_million_increments() {
+        let got = count_in_parallel(4, 2_500_000);
         assert_eq!(
-            got, 100_000,
-            "4 threads x 25000 increments gave {got}: {} increments were lost",
-            100_000 - got.min(100_000)
+            got, 10_000_000,
+            "4 threads x 2500000 increments gave {got}: {} increments were lost \
+             (or the count was read before every thread had finished)",
+            10_000_000 - got.min(10_000_000)
         );
     }
 }
 
 hidden_test! {
-    /// 50 000 tickets, 8 windows selling until sold out: exactly 50 000 sales.
+    /// Eight threads started together on one Counter, a million increments each.
+    fn eight_threads_share_one_counter() {
+        let counter = Arc::new(Counter::new());
+        let shared = Arc::clone(&counter);
+        together(8, move || {
+            for _ in 0..1_000_000 {
+                shared.increment();
+            }
+        });
+        let got = counter.get();
+        assert_eq!(got, 8_000_000, "8 threads x 1000000 increments gave {got}: increments were lost");
+    }
+}
+
+hidden_test! {
+    /// Two million tickets, eight windows selling until sold out: exactly two million
+    /// sales, then the office refuses.
     fn eight_windows_never_oversell() {
-        let office = Arc::new(TicketOffice::new(50_000));
-        let windows: Vec<_> = (0..8)
-            .map(|_| {
-                let office = Arc::clone(&office);
-                std::thread::spawn(move || {
-                    let mut sold = 0u64;
-                    while office.sell() {
-                        sold += 1;
-                    }
-                    sold
-                })
-            })
-            .collect();
-        let sold: u64 = windows.into_iter().map(|w| w.join().unwrap()).sum();
-        assert_eq!(sold, 50_000, "8 windows sold {sold} tickets out of 50000");
+        let office = Arc::new(TicketOffice::new(2_000_000));
+        let shared = Arc::clone(&office);
+        let sold: u64 = together(8, move || {
+            let mut sold = 0u64;
+            while shared.sell() {
+                sold += 1;
+            }
+            sold
+        })
+        .into_iter()
+        .sum();
+        assert_eq!(sold, 2_000_000, "8 windows sold {sold} tickets out of 2000000");
         assert_eq!(office.left(), 0, "left() once every window saw the office sold out");
         assert!(!office.sell(), "the sold-out office sold one more ticket");
         assert_eq!(office.left(), 0, "left() after a refused sale");
@@ -41,26 +82,21 @@ hidden_test! {
 }
 
 hidden_test! {
-    /// 300 rounds of 4 windows racing for 50 tickets: every round sells exactly 50.
-    fn many_small_sell_outs() {
-        for round in 0..300 {
-            let office = Arc::new(TicketOffice::new(50));
-            let start = Arc::new(std::sync::Barrier::new(4));
-            let windows: Vec<_> = (0..4)
-                .map(|_| {
-                    let (office, start) = (Arc::clone(&office), Arc::clone(&start));
-                    std::thread::spawn(move || {
-                        start.wait();
-                        let mut sold = 0u64;
-                        while office.sell() {
-                            sold += 1;
-                        }
-                        sold
-                    })
-                })
-                .collect();
-            let sold: u64 = windows.into_iter().map(|w| w.join().unwrap()).sum();
-            assert_eq!(sold, 50, "round {round}: 4 windows sold {sold} of 50 tickets");
+    /// 50 rounds of 4 windows racing for 100 000 tickets: every round sells exactly that.
+    fn many_sell_outs() {
+        for round in 0..50 {
+            let office = Arc::new(TicketOffice::new(100_000));
+            let shared = Arc::clone(&office);
+            let sold: u64 = together(4, move || {
+                let mut sold = 0u64;
+                while shared.sell() {
+                    sold += 1;
+                }
+                sold
+            })
+            .into_iter()
+            .sum();
+            assert_eq!(sold, 100_000, "round {round}: 4 windows sold {sold} of 100000 tickets");
             assert_eq!(office.left(), 0, "round {round}: left() after the sell-out");
         }
     }

@@ -64,7 +64,9 @@ impl TicketOffice {
     /// count is still the one that was checked.
     pub fn sell(&self) -> bool {
         self.left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok()
     }
 

@@ -1,0 +1,281 @@
+//! The command line: parse, run the pipeline, render, and choose the exit status.
+
+use crate::manifest::{self, Course};
+use crate::plan::Source;
+use crate::report::{self, Report, TerminalOptions};
+use crate::GradeOptions;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grader",
+    version,
+    about = "Grades the systems-programming katas: hidden tests, each in its own process, with loom, proptest and process checks."
+)]
+pub struct Cli {
+    /// The course directory (holding course.yaml). Default: found upward from the current
+    /// directory, else the course this grader was built in.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub course: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade every kata (or those named with --kata): a table, the failing tests, a total.
+    Grade(GradeArgs),
+    /// Grade one kata and show each failure in full: the fast path while working on it.
+    Check {
+        /// The kata, e.g. `race`.
+        kata: String,
+        #[command(flatten)]
+        args: GradeArgs,
+    },
+    /// Show a kata's hints, one level at a time.
+    Hint {
+        kata: String,
+        /// How many hint levels to show.
+        #[arg(long, default_value_t = 1)]
+        level: usize,
+    },
+    /// List the katas with their points.
+    List,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct GradeArgs {
+    /// Grade the reference solutions (for course authors).
+    #[arg(long, conflicts_with = "path")]
+    pub solutions: bool,
+    /// Grade a submission tree laid out like exercises/ (<DIR>/<kata>/src/lib.rs).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Only these katas (repeatable).
+    #[arg(long = "kata", value_name = "ID")]
+    pub katas: Vec<String>,
+    /// Write the JSON report (schema: docs/report-schema.md).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write Gradescope's results.json.
+    #[arg(long, value_name = "FILE")]
+    pub gradescope: Option<PathBuf>,
+    /// Write a Markdown summary.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit with status 1 unless the score is at least this many points.
+    #[arg(long, value_name = "POINTS")]
+    pub min_score: Option<u32>,
+    /// Tests run at once (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Where to build (default: <course>/target/grader/<submission>).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Exit statuses.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_BELOW: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+/// Runs the command line; returns the process exit status.
+pub fn main(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    match execute(cli, out) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("grader: error: {message}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn find_course(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(dir) = explicit {
+        if !dir.join(manifest::MANIFEST_FILE).is_file() {
+            return Err(format!(
+                "{} has no {}",
+                dir.display(),
+                manifest::MANIFEST_FILE
+            ));
+        }
+        return Ok(dir);
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            if dir.join(manifest::MANIFEST_FILE).is_file() {
+                return Ok(dir.to_path_buf());
+            }
+        }
+    }
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if built_in.join(manifest::MANIFEST_FILE).is_file() {
+        return Ok(std::fs::canonicalize(&built_in).unwrap_or(built_in));
+    }
+    Err(format!(
+        "no {} here or in any parent directory: run the grader inside the course, or pass --course DIR",
+        manifest::MANIFEST_FILE
+    ))
+}
+
+fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
+    let root = find_course(cli.course)?;
+    let course = manifest::load(&root).map_err(|e| e.to_string())?;
+    match cli.command.unwrap_or(Command::Grade(GradeArgs::default())) {
+        Command::Grade(args) => {
+            let katas = args.katas.clone();
+            grade_and_report(
+                &course,
+                &args,
+                &katas,
+                TerminalOptions {
+                    full_messages: false,
+                    suggest_hints: false,
+                },
+                out,
+            )
+        }
+        Command::Check { kata, args } => {
+            if !args.katas.is_empty() {
+                return Err("`check` takes one kata as its argument, not --kata".into());
+            }
+            let code = grade_and_report(
+                &course,
+                &args,
+                std::slice::from_ref(&kata),
+                TerminalOptions {
+                    full_messages: true,
+                    suggest_hints: true,
+                },
+                out,
+            )?;
+            Ok(code)
+        }
+        Command::Hint { kata, level } => {
+            let k = course
+                .kata(&kata)
+                .ok_or_else(|| unknown_kata(&course, &kata))?;
+            let level = level.clamp(1, k.hints.len());
+            let _ = writeln!(out, "{} — {} ({})", k.id, k.title, k.section);
+            for (i, hint) in k.hints.iter().take(level).enumerate() {
+                let _ = writeln!(out, "\nHint {}/{}: {hint}", i + 1, k.hints.len());
+            }
+            if level < k.hints.len() {
+                let _ = writeln!(out, "\nMore: grader hint {} --level {}", k.id, level + 1);
+            }
+            Ok(EXIT_OK)
+        }
+        Command::List => {
+            for k in &course.katas {
+                let checkers: Vec<&str> = {
+                    let mut c: Vec<_> = k.suites.iter().map(|s| s.checker.as_str()).collect();
+                    c.dedup();
+                    c
+                };
+                let _ = writeln!(
+                    out,
+                    "{:20} {:3} pts  {:18} {} — {}",
+                    k.id,
+                    k.max_points(),
+                    checkers.join(","),
+                    k.title,
+                    k.section
+                );
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn unknown_kata(course: &Course, name: &str) -> String {
+    let known: Vec<&str> = course.katas.iter().map(|k| k.id.as_str()).collect();
+    format!(
+        "no kata named `{name}` in course.yaml; the katas are: {}",
+        known.join(", ")
+    )
+}
+
+fn grade_and_report(
+    course: &Course,
+    args: &GradeArgs,
+    katas: &[String],
+    view: TerminalOptions,
+    out: &mut dyn Write,
+) -> Result<i32, String> {
+    let source = if args.solutions {
+        Source::Solutions
+    } else if let Some(path) = &args.path {
+        Source::Path(path.clone())
+    } else {
+        Source::Exercises
+    };
+    // Refuse bad report paths before spending minutes on a build.
+    for path in [&args.json, &args.junit, &args.gradescope, &args.markdown]
+        .into_iter()
+        .flatten()
+    {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(format!(
+                "cannot write {}: the directory {} does not exist",
+                path.display(),
+                parent.display()
+            ));
+        }
+    }
+    let mut options = GradeOptions {
+        progress: !args.quiet,
+        work_dir: args.work_dir.clone(),
+        ..GradeOptions::default()
+    };
+    if let Some(jobs) = args.jobs {
+        options.jobs = jobs.max(1);
+    }
+    let report = crate::grade(course, source, katas, &options).map_err(|e| e.to_string())?;
+    let _ = write!(out, "{}", report::terminal(&report, &view));
+    write_reports(&report, args)?;
+    let full = report.points == report.max;
+    Ok(match args.min_score {
+        Some(min) if report.points < min => EXIT_BELOW,
+        Some(_) => EXIT_OK,
+        // `check` is a test run: it fails unless the kata earns full marks.
+        None if view.suggest_hints && !full => EXIT_BELOW,
+        None => EXIT_OK,
+    })
+}
+
+/// Writes each asked-for report whole: to a sibling file first, then renamed into place.
+fn write_reports(report: &Report, args: &GradeArgs) -> Result<(), String> {
+    let renderers: [(&Option<PathBuf>, fn(&Report) -> String); 4] = [
+        (&args.json, |r| r.to_json()),
+        (&args.junit, report::junit),
+        (&args.gradescope, report::gradescope),
+        (&args.markdown, report::markdown),
+    ];
+    for (path, render) in renderers {
+        let Some(path) = path else { continue };
+        let tmp = path.with_extension("grader-tmp");
+        std::fs::write(&tmp, render(report))
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}

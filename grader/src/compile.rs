@@ -1,0 +1,438 @@
+//! Stage 3: build the hidden tests against the submission.
+//!
+//! The submission is staged (copied) into a work directory outside itself, next to
+//! generated crates: one per kata holding the student's `src/` under a Cargo.toml the
+//! grader writes, and one per kata holding its hidden suites. Everything is built in one
+//! cargo call per configuration (normal, and `--cfg loom` for loom suites) with
+//! `--keep-going`, into one shared target directory, so that a kata that does not
+//! compile costs only that kata and a regrade rebuilds only what changed.
+
+use crate::manifest::Course;
+use crate::plan::{Plan, PlannedKata};
+use crate::process::{self, Exit, Limits};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The two ways hidden suites are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Config {
+    Normal,
+    Loom,
+}
+
+impl Config {
+    pub fn rustflags(self) -> &'static str {
+        match self {
+            Config::Normal => "",
+            Config::Loom => "--cfg loom",
+        }
+    }
+}
+
+/// Where a build puts things.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The generated workspace (staged katas, hidden crates).
+    pub dir: PathBuf,
+    /// Names this grade's crates inside `dir`: `<label>/katas/<kata>`, `<label>/hidden/<kata>`.
+    /// Cargo names artifacts by a hash of each package's path relative to its workspace
+    /// root, so two grades sharing the target directory must not share these paths, or
+    /// one grade could run the other's binaries (cargo would find them fresh).
+    pub label: String,
+    /// The cargo target directory, shared by every grade of this course.
+    pub target: PathBuf,
+}
+
+/// What the build produced for one kata.
+#[derive(Debug, Clone, Default)]
+pub struct KataBuild {
+    /// Suite name → test binary.
+    pub binaries: HashMap<String, PathBuf>,
+    /// The first compiler error per configuration that failed for this kata.
+    pub errors: HashMap<Config, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Build {
+    pub katas: HashMap<String, KataBuild>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot prepare the build directory {}: {source}", path.display())]
+    Stage { path: PathBuf, source: io::Error },
+    #[error("cannot run cargo: {0}")]
+    Cargo(io::Error),
+    #[error("cargo failed without building anything ({config:?} configuration):\n{stderr}")]
+    CargoFailed { config: Config, stderr: String },
+}
+
+fn stage_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
+    move |source| BuildError::Stage {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `contents` to `path` unless it already holds exactly that, so that cargo's
+/// fingerprints (which look at modification times) see only real changes.
+fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<()> {
+    if fs::read(path).map(|old| old == contents).unwrap_or(false) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    // Write a sibling and rename: a reader never sees a half-written file.
+    let tmp = path.with_extension("grader-tmp");
+    fs::write(&tmp, contents)?;
+    fs::rename(&tmp, path)
+}
+
+/// Most bytes of source staged from one kata of a submission.
+const MAX_STAGED_BYTES: u64 = 8 << 20;
+
+/// Mirrors the regular files of `from` into `to` (symbolic links are not followed) and
+/// removes what `from` no longer has.
+fn mirror(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    let mut keep = std::collections::HashSet::new();
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let name = entry.file_name();
+        if kind.is_dir() {
+            mirror(&entry.path(), &to.join(&name), budget)?;
+            keep.insert(name);
+        } else if kind.is_file() {
+            let len = entry.metadata()?.len();
+            if len > *budget {
+                return Err(io::Error::other(format!(
+                    "the submission's sources are larger than {} MiB",
+                    MAX_STAGED_BYTES >> 20
+                )));
+            }
+            *budget -= len;
+            write_if_changed(&to.join(&name), &fs::read(entry.path())?)?;
+            keep.insert(name);
+        }
+    }
+    for entry in fs::read_dir(to)? {
+        let entry = entry?;
+        if !keep.contains(&entry.file_name()) {
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                fs::remove_dir_all(path)?;
+            } else {
+                fs::remove_file(path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn dependency_lines(deps: &BTreeMap<String, String>) -> String {
+    deps.iter()
+        .map(|(name, value)| format!("{name} = {value}\n"))
+        .collect()
+}
+
+const LINTS: &str =
+    "[lints.rust]\nunexpected_cfgs = { level = \"warn\", check-cfg = [\"cfg(loom)\"] }\n";
+
+fn kata_manifest(course: &Course, kata: &str) -> String {
+    format!(
+        "# Written by the grader: only src/ comes from the submission.\n\
+         [package]\nname = {name}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\
+         build = false\nautobins = false\nautotests = false\nautoexamples = false\nautobenches = false\n\n\
+         [lib]\npath = \"src/lib.rs\"\n\n\
+         [dependencies]\nkata-sync = {{ path = \"../../../sync\" }}\n{deps}\n{LINTS}",
+        name = toml_str(kata),
+        deps = dependency_lines(&course.kata_dependencies),
+    )
+}
+
+fn hidden_manifest(course: &Course, planned: &PlannedKata) -> String {
+    let kata = &planned.kata.id;
+    let mut out = format!(
+        "# Written by the grader: the hidden suites of kata `{kata}`.\n\
+         [package]\nname = {name}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\
+         autobins = false\nautotests = false\nautoexamples = false\nautobenches = false\n\n",
+        name = toml_str(&format!("hidden-{kata}")),
+    );
+    for suite in &planned.suites {
+        out += &format!(
+            "[[test]]\nname = {}\npath = {}\nharness = true\n\n",
+            toml_str(&suite.suite.name),
+            toml_str(&suite.file.display().to_string())
+        );
+    }
+    out += &format!(
+        "[dependencies]\n{kata} = {{ path = \"../../katas/{kata}\" }}\n\
+         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../harness\" }}\n{}\n{LINTS}",
+        dependency_lines(&course.hidden_dependencies)
+    );
+    out
+}
+
+fn workspace_manifest(label: &str) -> String {
+    format!(
+        "# Written by the grader: one grade's generated workspace.\n\
+     [workspace]\nresolver = \"2\"\nmembers = [{}, {}]\n\n\
+     # Loom and proptest explore many cases: optimised dependencies keep them quick, while\n\
+     # the crates that change between grades stay quick to build.\n\
+     [profile.dev.package.\"*\"]\nopt-level = 2\n",
+        toml_str(&format!("{label}/katas/*")),
+        toml_str(&format!("{label}/hidden/*")),
+    )
+}
+
+/// Stages the plan's katas into `ws.dir` and writes the generated manifests.
+pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildError> {
+    let dir = &ws.dir;
+    fs::create_dir_all(dir).map_err(stage_err(dir))?;
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        workspace_manifest(&ws.label).as_bytes(),
+    )
+    .map_err(stage_err(dir))?;
+    // Start from the course's lock file, so that a grade resolves the same versions the
+    // course was tested with (and needs no registry when they are cached).
+    let lock = dir.join("Cargo.lock");
+    if !lock.exists() {
+        if let Ok(course_lock) = fs::read(course.root.join("Cargo.lock")) {
+            write_if_changed(&lock, &course_lock).map_err(stage_err(&lock))?;
+        }
+    }
+    // The facade and the harness come from the course, never from the submission.
+    for (from, to) in [("sync", "sync"), ("grader/harness", "harness")] {
+        let src = course.root.join(from);
+        let dst = dir.join(to);
+        let mut budget = MAX_STAGED_BYTES;
+        mirror(&src.join("src"), &dst.join("src"), &mut budget).map_err(stage_err(&src))?;
+        let manifest = fs::read(src.join("Cargo.toml")).map_err(stage_err(&src))?;
+        write_if_changed(&dst.join("Cargo.toml"), &manifest).map_err(stage_err(&dst))?;
+    }
+    // Only the planned katas that have sources are members: remove any other.
+    let wanted: Vec<&PlannedKata> = plan.katas.iter().filter(|k| k.src.is_ok()).collect();
+    let mine = dir.join(&ws.label);
+    for sub in ["katas", "hidden"] {
+        let parent = mine.join(sub);
+        fs::create_dir_all(&parent).map_err(stage_err(&parent))?;
+        for entry in fs::read_dir(&parent).map_err(stage_err(&parent))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !wanted.iter().any(|k| k.kata.id == name) {
+                fs::remove_dir_all(entry.path()).map_err(stage_err(&entry.path()))?;
+            }
+        }
+    }
+    for planned in wanted {
+        let id = &planned.kata.id;
+        let src = planned.src.as_ref().expect("filtered on Ok");
+        let kata_dir = mine.join("katas").join(id);
+        let mut budget = MAX_STAGED_BYTES;
+        mirror(src, &kata_dir.join("src"), &mut budget).map_err(stage_err(src))?;
+        write_if_changed(
+            &kata_dir.join("Cargo.toml"),
+            kata_manifest(course, id).as_bytes(),
+        )
+        .map_err(stage_err(&kata_dir))?;
+        let hidden_dir = mine.join("hidden").join(id);
+        write_if_changed(
+            &hidden_dir.join("Cargo.toml"),
+            hidden_manifest(course, planned).as_bytes(),
+        )
+        .map_err(stage_err(&hidden_dir))?;
+    }
+    Ok(())
+}
+
+/// Builds every planned suite: one cargo call per configuration that has suites.
+pub fn build(plan: &Plan, ws: &Workspace, limit: Duration) -> Result<Build, BuildError> {
+    let mut result = Build::default();
+    for planned in &plan.katas {
+        result
+            .katas
+            .insert(planned.kata.id.clone(), KataBuild::default());
+    }
+    for config in [Config::Normal, Config::Loom] {
+        let suites: Vec<&str> = plan
+            .katas
+            .iter()
+            .filter(|k| k.src.is_ok())
+            .flat_map(|k| k.suites.iter())
+            .filter(|s| s.is_loom() == (config == Config::Loom))
+            .map(|s| s.suite.name.as_str())
+            .collect();
+        if suites.is_empty() {
+            continue;
+        }
+        build_config(config, &suites, ws, limit, &mut result)?;
+    }
+    Ok(result)
+}
+
+fn build_config(
+    config: Config,
+    suites: &[&str],
+    ws: &Workspace,
+    limit: Duration,
+    result: &mut Build,
+) -> Result<(), BuildError> {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&ws.dir)
+        .args([
+            "build",
+            "--keep-going",
+            "--workspace",
+            "--message-format=json",
+        ])
+        .arg("--target-dir")
+        .arg(&ws.target);
+    for suite in suites {
+        cmd.args(["--test", suite]);
+    }
+    // The configuration alone decides the flags: nothing from the caller's environment.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUSTFLAGS", config.rustflags())
+        .env("CARGO_TERM_COLOR", "never");
+    let limits = Limits {
+        wall: limit,
+        output_cap: 256 << 20,
+        cpu_secs: None,
+        address_space: None,
+        file_size: None,
+        open_files: None,
+    };
+    let outcome = process::run(
+        cmd,
+        &limits,
+        None,
+        &format!("build-{config:?}-{}", std::process::id()),
+    )
+    .map_err(BuildError::Cargo)?;
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    let mut built_any = false;
+    for line in stdout.lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let kata = message["package_id"].as_str().and_then(kata_of_package);
+        match message["reason"].as_str() {
+            Some("compiler-artifact") => {
+                built_any = true;
+                let (Some(kata), Some(exe)) = (kata, message["executable"].as_str()) else {
+                    continue;
+                };
+                if message["target"]["kind"][0].as_str() == Some("test") {
+                    if let (Some(name), Some(entry)) = (
+                        message["target"]["name"].as_str(),
+                        result.katas.get_mut(&kata),
+                    ) {
+                        entry.binaries.insert(name.to_string(), PathBuf::from(exe));
+                    }
+                }
+            }
+            Some("compiler-message") if message["message"]["level"] == "error" => {
+                let Some(kata) = kata else { continue };
+                let rendered = message["message"]["rendered"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_end();
+                let in_hidden = message["package_id"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/hidden/"));
+                if let Some(entry) = result.katas.get_mut(&kata) {
+                    entry.errors.entry(config).or_insert_with(|| {
+                        if in_hidden {
+                            format!(
+                                "the hidden tests do not compile against this code: has the public API \
+                                 changed?\n{rendered}"
+                            )
+                        } else {
+                            rendered.to_string()
+                        }
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if outcome.exit == Exit::TimedOut {
+        let note = format!(
+            "the build did not finish within {}s and was stopped",
+            limit.as_secs()
+        );
+        for entry in result.katas.values_mut() {
+            if entry.binaries.is_empty() {
+                entry.errors.entry(config).or_insert_with(|| note.clone());
+            }
+        }
+        return Ok(());
+    }
+    if !built_any
+        && outcome.exit != Exit::Code(0)
+        && result.katas.values().all(|k| k.errors.is_empty())
+    {
+        return Err(BuildError::CargoFailed {
+            config,
+            stderr: String::from_utf8_lossy(&outcome.stderr)
+                .trim_end()
+                .to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `path+file:///…/katas/race#0.0.0` or `…/hidden/race#…` → `race`.
+fn kata_of_package(id: &str) -> Option<String> {
+    let path = id.split('#').next()?;
+    for marker in ["/katas/", "/hidden/"] {
+        if let Some(at) = path.rfind(marker) {
+            let rest = &path[at + marker.len()..];
+            let name = rest.split('/').next()?;
+            if !name.is_empty() {
+                return Some(name.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_ids_name_their_kata() {
+        assert_eq!(
+            kata_of_package("path+file:///w/katas/race#0.0.0").as_deref(),
+            Some("race")
+        );
+        assert_eq!(
+            kata_of_package("path+file:///w/hidden/deadlock#hidden-deadlock@0.0.0").as_deref(),
+            Some("deadlock")
+        );
+        assert_eq!(
+            kata_of_package("registry+https://github.com/rust-lang/crates.io-index#loom@0.7.3"),
+            None
+        );
+    }
+}

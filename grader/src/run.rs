@@ -1,0 +1,468 @@
+//! Stage 4: run every hidden test in its own process and decide its verdict.
+//!
+//! A test's process runs in its own process group with a wall-clock limit and resource
+//! limits; on timeout the whole group is killed. The verdict comes from the exit status
+//! and the harness's proof that the test body returned (see `kata-harness`), never from
+//! anything the test printed: printed text only feeds the message shown to the student.
+
+use crate::compile::Build;
+use crate::facade_check::{self, Bypass};
+use crate::manifest::Checker;
+use crate::plan::{Plan, PlannedSuite};
+use crate::process::{self, Exit, Limits, ProofChannel};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Timeout,
+    Crash,
+    CompileError,
+    NotRun,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Timeout => "timeout",
+            Status::Crash => "crash",
+            Status::CompileError => "compile-error",
+            Status::NotRun => "not-run",
+        }
+    }
+}
+
+/// One hidden test's verdict.
+#[derive(Debug, Clone)]
+pub struct TestRun {
+    pub kata: String,
+    pub suite: String,
+    pub checker: Checker,
+    pub test: String,
+    pub status: Status,
+    pub message: String,
+    pub duration: Duration,
+}
+
+/// Settings of the run stage.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Tests run at once.
+    pub jobs: usize,
+    /// Where each test gets a fresh working directory.
+    pub scratch: PathBuf,
+}
+
+/// Most bytes kept of a test's stdout and of its stderr.
+const OUTPUT_CAP: usize = 256 * 1024;
+/// The environment variable the harness reads; see `kata-harness`.
+const PROOF_FDS_VAR: &str = "KATA_GRADER_PROOF_FDS";
+
+struct Job<'a> {
+    kata: &'a str,
+    suite: &'a PlannedSuite,
+    test: &'a str,
+    binary: PathBuf,
+}
+
+/// Runs every planned test. Results come back in plan order, whatever order they ran in.
+pub fn run_all(plan: &Plan, build: &Build, options: &RunOptions) -> Vec<TestRun> {
+    let mut results: Vec<Option<TestRun>> = Vec::new();
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for planned in &plan.katas {
+        let kata = planned.kata.id.as_str();
+        let kata_build = build.katas.get(kata);
+        let bypass: Vec<Bypass> = match (&planned.src, planned.suites.iter().any(|s| s.is_loom())) {
+            (Ok(src), true) => facade_check::scan(src),
+            _ => Vec::new(),
+        };
+        for suite in &planned.suites {
+            let config = if suite.is_loom() {
+                crate::compile::Config::Loom
+            } else {
+                crate::compile::Config::Normal
+            };
+            let early = |status, message: String| {
+                suite.suite.tests.iter().map(move |test| {
+                    Some(TestRun {
+                        kata: kata.to_string(),
+                        suite: suite.suite.name.clone(),
+                        checker: suite.suite.checker,
+                        test: test.clone(),
+                        status,
+                        message: message.clone(),
+                        duration: Duration::ZERO,
+                    })
+                })
+            };
+            if let Err(why) = &planned.src {
+                results.extend(early(Status::NotRun, why.clone()));
+                continue;
+            }
+            if let Some(error) = kata_build.and_then(|b| b.errors.get(&config)) {
+                results.extend(early(Status::CompileError, error.clone()));
+                continue;
+            }
+            if suite.is_loom() && !bypass.is_empty() {
+                let places: Vec<String> = bypass.iter().map(|b| format!("  {b}")).collect();
+                results.extend(early(
+                    Status::Fail,
+                    format!(
+                        "no loom credit: this code bypasses the sync facade, so loom cannot see \
+                         its threads and locks and would explore one interleaving only.\n{}",
+                        places.join("\n")
+                    ),
+                ));
+                continue;
+            }
+            let Some(binary) = kata_build.and_then(|b| b.binaries.get(&suite.suite.name)) else {
+                results.extend(early(
+                    Status::NotRun,
+                    "the suite was not built (see the build errors above)".into(),
+                ));
+                continue;
+            };
+            let listed = list_tests(binary);
+            for test in &suite.suite.tests {
+                let index = results.len();
+                match &listed {
+                    Ok(names) if !names.iter().any(|n| n == test) => results.push(Some(TestRun {
+                        kata: kata.to_string(),
+                        suite: suite.suite.name.clone(),
+                        checker: suite.suite.checker,
+                        test: test.clone(),
+                        status: Status::NotRun,
+                        message: format!(
+                            "course.yaml lists `{test}` but {} has no such test (a course authoring error)",
+                            suite.file.display()
+                        ),
+                        duration: Duration::ZERO,
+                    })),
+                    _ => {
+                        results.push(None);
+                        jobs.push((index, Job { kata, suite, test, binary: binary.clone() }));
+                    }
+                }
+            }
+        }
+    }
+
+    let queue = Mutex::new(jobs.into_iter());
+    let done = Mutex::new(&mut results);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            scope.spawn(|| loop {
+                let next = queue.lock().unwrap().next();
+                let Some((index, job)) = next else { break };
+                let run = run_one(&job, options);
+                done.lock().unwrap()[index] = Some(run);
+            });
+        }
+    });
+    // Anything a finished run left behind and nobody claimed.
+    process::sweep_orphans(None);
+    results
+        .into_iter()
+        .map(|r| r.expect("every test has a result"))
+        .collect()
+}
+
+/// The test names a suite binary reports (`--list --format terse`).
+fn list_tests(binary: &Path) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new(binary);
+    cmd.args(["--list", "--format", "terse"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    let limits = Limits {
+        wall: Duration::from_secs(30),
+        output_cap: 1 << 20,
+        cpu_secs: Some(30),
+        address_space: None,
+        file_size: Some(0),
+        open_files: Some(256),
+    };
+    let outcome = process::run(cmd, &limits, None, &format!("list-{}", std::process::id()))
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&outcome.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect())
+}
+
+fn run_one(job: &Job, options: &RunOptions) -> TestRun {
+    let wall = Duration::from_secs(job.suite.time_limit_secs);
+    let dir = options
+        .scratch
+        .join(job.kata)
+        .join(&job.suite.suite.name)
+        .join(job.test);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+
+    let mut cmd = Command::new(&job.binary);
+    cmd.args(["--exact", job.test, "--test-threads=1"])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &dir)
+        .env("TMPDIR", &dir)
+        .env("LANG", "C.UTF-8")
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(&dir);
+    let limits = Limits {
+        wall,
+        output_cap: OUTPUT_CAP,
+        // CPU time is counted over all threads: two cores' worth of the wall limit, plus a
+        // second so that the wall limit, not this one, decides an ordinary hang.
+        cpu_secs: Some(job.suite.time_limit_secs * 2 + 1),
+        address_space: None,
+        file_size: Some(256 << 20),
+        open_files: Some(1024),
+    };
+    let token = process::random_token();
+    let channel = ProofChannel::new(token.clone());
+    // The marker is visible to the code under test (it is in its environment): it must
+    // never be the token.
+    let marker = format!(
+        "{}-{}-{}",
+        job.kata,
+        job.test,
+        String::from_utf8_lossy(&process::random_token())
+    );
+    let outcome = process::run(cmd, &limits, Some((&channel, PROOF_FDS_VAR)), &marker);
+    let (status, message, duration) = match outcome {
+        Err(e) => (
+            Status::Crash,
+            format!("the grader could not start the test: {e}"),
+            Duration::ZERO,
+        ),
+        Ok(outcome) => {
+            let (status, message) = verdict(&outcome, &token, job.suite.time_limit_secs);
+            (status, message, outcome.duration)
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    TestRun {
+        kata: job.kata.to_string(),
+        suite: job.suite.suite.name.clone(),
+        checker: job.suite.suite.checker,
+        test: job.test.to_string(),
+        status,
+        message,
+        duration,
+    }
+}
+
+/// What the harness sent: whether the body returned, and the first panic.
+#[derive(Debug, Default, PartialEq)]
+pub struct Proof {
+    pub done: bool,
+    /// (location, thread, message)
+    pub panic: Option<(String, String, String)>,
+}
+
+/// Reads `token kind length\n bytes` records; records without the token are ignored.
+pub fn parse_proof(bytes: &[u8], token: &[u8]) -> Proof {
+    let mut proof = Proof::default();
+    let mut rest = bytes;
+    while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+        let header = String::from_utf8_lossy(&rest[..newline]).into_owned();
+        rest = &rest[newline + 1..];
+        let mut parts = header.rsplitn(3, ' ');
+        let (Some(len), Some(kind), Some(tok)) = (parts.next(), parts.next(), parts.next()) else {
+            break;
+        };
+        let Ok(len) = len.parse::<usize>() else { break };
+        if len > rest.len() {
+            break;
+        }
+        let payload = &rest[..len];
+        rest = &rest[len..];
+        if tok.as_bytes() != token {
+            continue;
+        }
+        match kind {
+            "done" => proof.done = true,
+            "panic" if proof.panic.is_none() => {
+                let text = String::from_utf8_lossy(payload);
+                let mut lines = text.splitn(3, '\n');
+                proof.panic = Some((
+                    lines.next().unwrap_or("").to_string(),
+                    lines.next().unwrap_or("").to_string(),
+                    lines.next().unwrap_or("").to_string(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    proof
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGABRT => "SIGABRT (abort)".into(),
+        libc::SIGSEGV => "SIGSEGV (segmentation fault: a stack overflow or a bad pointer)".into(),
+        libc::SIGBUS => "SIGBUS (bus error)".into(),
+        libc::SIGKILL => "SIGKILL (killed)".into(),
+        libc::SIGXCPU => "SIGXCPU (used up its CPU-time limit)".into(),
+        libc::SIGXFSZ => "SIGXFSZ (wrote a file larger than the limit)".into(),
+        libc::SIGILL => "SIGILL (illegal instruction)".into(),
+        libc::SIGFPE => "SIGFPE (arithmetic error)".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+fn describe_panic(panic: &(String, String, String)) -> String {
+    let (location, _thread, message) = panic;
+    // Paths of the hidden tests are the grader's business; keep the file name.
+    let location = location.rsplit('/').next().unwrap_or(location);
+    if location.is_empty() {
+        message.clone()
+    } else {
+        format!("{message}\n  (at {location})")
+    }
+}
+
+/// The last lines of the test's stderr, as a fallback message.
+fn stderr_tail(outcome: &process::Outcome) -> String {
+    let text = String::from_utf8_lossy(&outcome.stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(6)..];
+    tail.join("\n")
+}
+
+/// Decides a test's status from how its process ended and what the harness proved.
+pub fn verdict(outcome: &process::Outcome, token: &[u8], limit_secs: u64) -> (Status, String) {
+    let proof = parse_proof(&outcome.proof, token);
+    let panic = proof.panic.as_ref().map(describe_panic);
+    let leftovers = if outcome.leftovers > 0 {
+        Some(format!(
+            "the test left {} process(es) running after it ended (a child that was never \
+             reaped or never exited); they were killed",
+            outcome.leftovers
+        ))
+    } else {
+        None
+    };
+    match outcome.exit {
+        Exit::TimedOut => {
+            let mut message = format!(
+                "did not finish within {limit_secs}s and was stopped: a deadlock, a lost wake-up \
+                 or an endless loop?"
+            );
+            if let Some(panic) = panic {
+                message += &format!("\nbefore that: {panic}");
+            }
+            (Status::Timeout, message)
+        }
+        Exit::Code(0) if proof.done => match leftovers {
+            Some(message) => (Status::Fail, message),
+            None => (Status::Pass, String::new()),
+        },
+        Exit::Code(0) => (
+            Status::Fail,
+            "the test process exited with status 0 before the test body returned: the code under \
+             test ended the process (process::exit?), or a forked child returned into the test"
+                .into(),
+        ),
+        Exit::Code(101) => {
+            let message = panic.unwrap_or_else(|| stderr_tail(outcome));
+            (Status::Fail, message)
+        }
+        Exit::Code(code) => (
+            Status::Crash,
+            format!(
+                "the test process exited with status {code}{}",
+                panic.map(|p| format!(": {p}")).unwrap_or_default()
+            ),
+        ),
+        Exit::Signal(signal) => {
+            // Loom aborts the process when it finds a deadlock while a blocked thread
+            // holds one of its Arcs (loom issue 291): that is a deadlock, not a crash.
+            if let Some(p) = proof.panic.as_ref().filter(|p| p.2.contains("deadlock")) {
+                return (Status::Fail, format!("deadlock: {}", describe_panic(p)));
+            }
+            let mut message = format!("the test process was killed by {}", signal_name(signal));
+            if let Some(panic) = panic {
+                message += &format!(" after a panic: {panic}");
+            } else if signal == libc::SIGABRT
+                && String::from_utf8_lossy(&outcome.stderr).contains("stack overflow")
+            {
+                message += ": a stack overflow (endless recursion?)";
+            }
+            (Status::Crash, message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(token: &str, kind: &str, payload: &str) -> Vec<u8> {
+        format!("{token} {kind} {}\n{payload}", payload.len()).into_bytes()
+    }
+
+    #[test]
+    fn proof_needs_the_token() {
+        let mut bytes = record("forged", "done", "");
+        bytes.extend(record("secret", "panic", "a.rs:3\nmain\nboom\nmore"));
+        let proof = parse_proof(&bytes, b"secret");
+        assert!(!proof.done);
+        assert_eq!(
+            proof.panic,
+            Some(("a.rs:3".into(), "main".into(), "boom\nmore".into()))
+        );
+        let proof = parse_proof(&record("secret", "done", ""), b"secret");
+        assert!(proof.done);
+    }
+
+    fn outcome(exit: Exit, proof: Vec<u8>) -> process::Outcome {
+        process::Outcome {
+            exit,
+            stdout: b"test x ... ok\ntest result: ok. 1 passed".to_vec(),
+            stderr: Vec::new(),
+            truncated: false,
+            proof,
+            duration: Duration::ZERO,
+            leftovers: 0,
+        }
+    }
+
+    #[test]
+    fn exit_zero_without_proof_fails_whatever_was_printed() {
+        let (status, message) = verdict(&outcome(Exit::Code(0), Vec::new()), b"t", 5);
+        assert_eq!(status, Status::Fail);
+        assert!(
+            message.contains("before the test body returned"),
+            "{message}"
+        );
+        let (status, _) = verdict(&outcome(Exit::Code(0), record("t", "done", "")), b"t", 5);
+        assert_eq!(status, Status::Pass);
+    }
+
+    #[test]
+    fn loom_abort_after_a_deadlock_panic_is_a_deadlock() {
+        let proof = record(
+            "t",
+            "panic",
+            "loom/rt/mod.rs:1\nmain\ndeadlock; threads = [...]",
+        );
+        let (status, message) = verdict(&outcome(Exit::Signal(libc::SIGABRT), proof), b"t", 5);
+        assert_eq!(status, Status::Fail);
+        assert!(message.starts_with("deadlock"), "{message}");
+        let (status, _) = verdict(&outcome(Exit::Signal(libc::SIGSEGV), Vec::new()), b"t", 5);
+        assert_eq!(status, Status::Crash);
+        let (status, _) = verdict(&outcome(Exit::TimedOut, Vec::new()), b"t", 5);
+        assert_eq!(status, Status::Timeout);
+    }
+}

@@ -1,0 +1,56 @@
+//! Stage 5: verdicts times the manifest's points. Each test earns its suite's points when
+//! it passes and nothing otherwise; a kata's score is the sum of its tests'.
+
+use crate::manifest::Course;
+use crate::plan::Plan;
+use crate::report::{KataResult, Report, TestResult, SCHEMA_VERSION};
+use crate::run::{Status, TestRun};
+
+pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
+    let tests: Vec<TestResult> = runs
+        .into_iter()
+        .map(|run| {
+            let max = course
+                .kata(&run.kata)
+                .and_then(|k| k.suites.iter().find(|s| s.name == run.suite))
+                .map(|s| s.points)
+                .unwrap_or(0);
+            TestResult {
+                name: format!("{}::{}", run.suite, run.test),
+                kata: run.kata,
+                suite: run.suite,
+                checker: run.checker,
+                points: if run.status == Status::Pass { max } else { 0 },
+                max,
+                status: run.status,
+                message: run.message,
+                duration_ms: run.duration.as_millis() as u64,
+            }
+        })
+        .collect();
+    let katas = plan
+        .katas
+        .iter()
+        .map(|planned| {
+            let mine = tests.iter().filter(|t| t.kata == planned.kata.id);
+            KataResult {
+                id: planned.kata.id.clone(),
+                title: planned.kata.title.clone(),
+                section: planned.kata.section.clone(),
+                points: mine.clone().map(|t| t.points).sum(),
+                max: mine.clone().map(|t| t.max).sum(),
+                passed: mine.clone().filter(|t| t.status == Status::Pass).count(),
+                tests: mine.count(),
+            }
+        })
+        .collect::<Vec<_>>();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        course: course.course.clone(),
+        submission: plan.source.label(),
+        points: katas.iter().map(|k| k.points).sum(),
+        max: katas.iter().map(|k| k.max).sum(),
+        katas,
+        tests,
+    }
+}
