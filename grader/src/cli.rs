@@ -87,19 +87,24 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_BELOW: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
-/// Runs the command line; returns the process exit status.
-pub fn main(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> i32 {
+/// Runs the command line; returns the process exit status. Reports go to `out`,
+/// errors to `err`.
+pub fn main(args: impl IntoIterator<Item = String>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            if e.use_stderr() {
+                let _ = write!(err, "{}", e.render());
+                return EXIT_ERROR;
+            }
+            let _ = write!(out, "{}", e.render());
+            return EXIT_OK;
         }
     };
     match execute(cli, out) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("grader: error: {message}");
+            let _ = writeln!(err, "grader: error: {message}");
             EXIT_ERROR
         }
     }

@@ -1,1 +1,111 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the project's end-to-end tests: load the course, grade in-process, and
+//! build submission trees out of the mutants in `tests/mutants/`.
+
+use grader::manifest::{self, Course};
+use grader::plan::Source;
+use grader::report::Report;
+use grader::run::Status;
+use grader::GradeOptions;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The course root: this repository.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn course() -> Course {
+    manifest::load(&root()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Scratch space for the end-to-end tests, inside the target directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target").join("e2e").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Grades in-process, with a work directory of the test's own.
+pub fn grade(source: Source, katas: &[String], work: &str) -> Report {
+    let options = GradeOptions {
+        work_dir: Some(scratch(&format!("work-{work}"))),
+        ..GradeOptions::default()
+    };
+    grader::grade(&course(), source, katas, &options).unwrap_or_else(|e| panic!("grading failed: {e}"))
+}
+
+/// A known-wrong solution: `tests/mutants/<kata>/<name>.rs`.
+#[derive(Debug, Clone)]
+pub struct Mutant {
+    pub kata: String,
+    pub name: String,
+    pub file: PathBuf,
+    /// The hidden tests (`suite::test`) it must fail, and no others.
+    pub expect_fail: BTreeSet<String>,
+}
+
+/// Every mutant, by kata, in name order. Panics on a mutant without its header.
+pub fn mutants() -> BTreeMap<String, Vec<Mutant>> {
+    let mut all: BTreeMap<String, Vec<Mutant>> = BTreeMap::new();
+    let dir = root().join("tests").join("mutants");
+    for kata in std::fs::read_dir(&dir).unwrap().flatten() {
+        let kata_name = kata.file_name().to_string_lossy().into_owned();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(kata.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix("//! expect-fail:"))
+                .unwrap_or_else(|| panic!("{} has no `//! expect-fail:` line", file.display()));
+            let expect_fail = line
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
+            all.entry(kata_name.clone()).or_default().push(Mutant {
+                kata: kata_name.clone(),
+                name: file.file_stem().unwrap().to_string_lossy().into_owned(),
+                file,
+                expect_fail,
+            });
+        }
+    }
+    all
+}
+
+/// Writes a submission tree holding `lib.rs` files: `<dir>/<kata>/src/lib.rs`.
+pub fn submission_tree(dir: &Path, libs: &[(&str, &Path)]) {
+    let _ = std::fs::remove_dir_all(dir);
+    for (kata, lib) in libs {
+        let src = dir.join(kata).join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::copy(lib, src.join("lib.rs")).unwrap();
+    }
+}
+
+/// The tests of `kata` in `report` that did not pass.
+pub fn failing(report: &Report, kata: &str) -> BTreeSet<String> {
+    report
+        .tests
+        .iter()
+        .filter(|t| t.kata == kata && t.status != Status::Pass)
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+/// One line per test that is not as `expected` says, for assertion messages.
+pub fn describe(report: &Report, kata: &str) -> String {
+    report
+        .tests
+        .iter()
+        .filter(|t| t.kata == kata)
+        .map(|t| format!("  {} {}: {}", t.status.as_str(), t.name, t.message.lines().next().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -71,6 +71,7 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             // One compile error is shown once per kata, not once per test.
             if test.status == Status::CompileError {
                 if last_compile_error == Some((test.kata.as_str(), test.message.as_str())) {
+                    let _ = writeln!(out, "      (the same compile error)");
                     continue;
                 }
                 last_compile_error = Some((test.kata.as_str(), test.message.as_str()));
