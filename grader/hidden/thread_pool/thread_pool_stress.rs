@@ -1,0 +1,410 @@
+//! Hidden stress suite of kata `thread_pool`: real threads, many jobs, rendezvous.
+//!
+//! Verdicts come from results and rendezvous, never from timing. A job that would wait at
+//! a rendezvous first checks that it runs on a worker thread: run on the caller's thread,
+//! it returns at once instead of waiting for jobs that could never join it.
+
+use kata_harness::hidden_test;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+use thread_pool::{PoolError, ThreadPool};
+
+/// True when called on a thread other than `caller`.
+fn on_worker(caller: ThreadId) -> bool {
+    thread::current().id() != caller
+}
+
+/// Panics without calling the panic hook: a correct pool catches these quietly.
+fn panic_quietly() -> ! {
+    std::panic::resume_unwind(Box::new("a hidden test's job panics on purpose"))
+}
+
+fn pool(workers: usize) -> ThreadPool {
+    match ThreadPool::new(workers) {
+        Ok(pool) => pool,
+        Err(e) => panic!("ThreadPool::new({workers}) gave Err({e:?}), expected a pool"),
+    }
+}
+
+const ON_CALLER: &str = "the job ran on the thread that called the pool, not on a worker: \
+    a pool hands every job to one of its own worker threads";
+
+hidden_test! {
+    /// 120 jobs on 3 workers: never more than 3 run at once, and all run on at most 3
+    /// threads (a pool reuses its workers; it does not start a thread per job).
+    fn never_runs_more_jobs_than_workers() {
+        const WORKERS: usize = 3;
+        const JOBS: usize = 120;
+        let pool = pool(WORKERS);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let results: Vec<_> = (0..JOBS)
+            .map(|_| {
+                let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+                pool.apply_async(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    for _ in 0..20 {
+                        thread::yield_now();
+                    }
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    thread::current().id()
+                })
+                .expect("apply_async on an open pool")
+            })
+            .collect();
+        let caller = thread::current().id();
+        let mut threads = HashSet::new();
+        for (i, result) in results.into_iter().enumerate() {
+            match result.get() {
+                Ok(id) if id == caller => panic!("apply_async: {ON_CALLER}"),
+                Ok(id) => threads.insert(id),
+                Err(e) => panic!("job #{i} returns normally, yet its result was Err({e:?})"),
+            };
+        }
+        drop(pool);
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= WORKERS,
+            "a pool of {WORKERS} workers ran {most} jobs at the same time: a pool runs at \
+             most one job per worker at once, and the other jobs wait in its queue"
+        );
+        assert!(
+            threads.len() <= WORKERS,
+            "{JOBS} jobs on a pool of {WORKERS} workers ran on {} different threads: a pool \
+             starts its {WORKERS} worker threads once and reuses them for every job, it \
+             does not start a thread per job",
+            threads.len()
+        );
+    }
+}
+
+hidden_test! {
+    /// 4 workers, 4 jobs that all must be running at once to finish (a Barrier of 4),
+    /// 25 rounds: every worker takes a job, none runs two jobs in turn.
+    fn runs_as_many_jobs_at_once_as_workers() {
+        const WORKERS: usize = 4;
+        let pool = pool(WORKERS);
+        let caller = thread::current().id();
+        for round in 0..25 {
+            let meet = Arc::new(Barrier::new(WORKERS));
+            let results: Vec<_> = (0..WORKERS)
+                .map(|_| {
+                    let meet = Arc::clone(&meet);
+                    pool.apply_async(move || {
+                        if !on_worker(caller) {
+                            return false;
+                        }
+                        meet.wait();
+                        true
+                    })
+                    .expect("apply_async on an open pool")
+                })
+                .collect();
+            for result in results {
+                match result.get() {
+                    Ok(true) => {}
+                    Ok(false) => panic!("apply_async: {ON_CALLER}"),
+                    Err(e) => panic!(
+                        "round {round}: a job that meets the others at a barrier gave Err({e:?})"
+                    ),
+                }
+            }
+        }
+        drop(pool);
+    }
+}
+
+/// Counts the worker threads that have exited (their thread-locals were destroyed).
+static EXITED_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+struct ExitWatch;
+
+impl Drop for ExitWatch {
+    fn drop(&mut self) {
+        EXITED_WORKERS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static EXIT_WATCH: ExitWatch = const { ExitWatch };
+}
+
+hidden_test! {
+    /// 100 panicking jobs through apply on 3 workers: each gives JobPanicked, no worker
+    /// thread exits, and afterwards 3 jobs meet at a Barrier of 3 (all workers are alive).
+    fn survives_a_hundred_panicking_jobs() {
+        const WORKERS: usize = 3;
+        let pool = pool(WORKERS);
+        let caller = thread::current().id();
+        for i in 0..100 {
+            let exited = EXITED_WORKERS.load(Ordering::SeqCst);
+            assert_eq!(
+                exited, 0,
+                "after {i} panicking job(s), {exited} of the threads that ran them had exited \
+                 although the pool is still open: a pool keeps its worker threads for its \
+                 whole life, and a panic must not end one. Catch it on the worker \
+                 (std::panic::catch_unwind) and keep the worker looping"
+            );
+            let outcome = pool.apply(move || {
+                if on_worker(caller) {
+                    // Watch this worker: its thread-locals are destroyed when it exits.
+                    EXIT_WATCH.with(|_| {});
+                    panic_quietly();
+                }
+            });
+            match outcome {
+                Err(PoolError::JobPanicked) => {}
+                Ok(()) => panic!("apply: {ON_CALLER}"),
+                other => panic!(
+                    "panicking job #{i}: apply gave {other:?}, expected Err(JobPanicked)"
+                ),
+            }
+        }
+        let meet = Arc::new(Barrier::new(WORKERS));
+        let results: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let meet = Arc::clone(&meet);
+                pool.apply_async(move || {
+                    if !on_worker(caller) {
+                        return false;
+                    }
+                    meet.wait();
+                    true
+                })
+                .expect("apply_async on an open pool after jobs panicked")
+            })
+            .collect();
+        for result in results {
+            assert_eq!(
+                result.get(),
+                Ok(true),
+                "after 100 panicking jobs, {WORKERS} jobs that must all run at once on the \
+                 {WORKERS} workers did not all succeed"
+            );
+        }
+        let exited = EXITED_WORKERS.load(Ordering::SeqCst);
+        assert_eq!(
+            exited, 0,
+            "{exited} of the threads that ran panicking jobs exited although the pool was \
+             still open: a panic must not end a worker"
+        );
+        drop(pool);
+    }
+}
+
+hidden_test! {
+    /// ThreadPool::new(0) is Err(ZeroWorkers); new(n) for n in 1..=4 has n workers.
+    fn zero_workers_is_an_error() {
+        assert!(
+            matches!(ThreadPool::new(0), Err(PoolError::ZeroWorkers)),
+            "ThreadPool::new(0) must be Err(ZeroWorkers): a pool without workers would \
+             accept jobs and never run them"
+        );
+        for n in 1..=4 {
+            let pool = pool(n);
+            assert_eq!(pool.workers(), n, "ThreadPool::new({n}).workers()");
+        }
+    }
+}
+
+hidden_test! {
+    /// After close, and after terminate, execute and apply_async are refused with Closed,
+    /// and the refused jobs never run.
+    fn closed_after_close_and_after_terminate() {
+        for ending in ["close", "terminate"] {
+            let pool = pool(2);
+            assert_eq!(pool.execute(|| {}), Ok(()), "execute on an open pool");
+            if ending == "close" {
+                pool.close();
+            } else {
+                pool.terminate();
+            }
+            let ran = Arc::new(AtomicBool::new(false));
+            let refused = {
+                let ran = Arc::clone(&ran);
+                pool.execute(move || ran.store(true, Ordering::SeqCst))
+            };
+            assert_eq!(
+                refused,
+                Err(PoolError::Closed),
+                "execute after {ending}() must be refused with Err(Closed)"
+            );
+            let refused = {
+                let ran = Arc::clone(&ran);
+                pool.apply_async(move || ran.store(true, Ordering::SeqCst))
+            };
+            assert!(
+                matches!(refused, Err(PoolError::Closed)),
+                "apply_async after {ending}() must be refused with Err(Closed)"
+            );
+            assert_eq!(pool.join(), Ok(()), "join() after {ending}()");
+            drop(pool);
+            assert!(
+                !ran.load(Ordering::SeqCst),
+                "a job refused after {ending}() ran anyway"
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// apply after close gives Closed at once (it neither runs the job nor waits forever).
+    fn apply_after_close_is_closed() {
+        let pool = pool(2);
+        let caller = thread::current().id();
+        assert_eq!(
+            pool.apply(move || on_worker(caller)),
+            Ok(true),
+            "apply on an open pool must run the job on a worker and return its value"
+        );
+        pool.close();
+        let ran = Arc::new(AtomicBool::new(false));
+        let refused = {
+            let ran = Arc::clone(&ran);
+            pool.apply(move || ran.store(true, Ordering::SeqCst))
+        };
+        assert_eq!(
+            refused,
+            Err(PoolError::Closed),
+            "apply after close() must be refused with Err(Closed)"
+        );
+        assert_eq!(pool.join(), Ok(()), "join() after close()");
+        drop(pool);
+        assert!(!ran.load(Ordering::SeqCst), "a job refused by apply after close() ran anyway");
+    }
+}
+
+hidden_test! {
+    /// 500 apply_async on 4 workers, then get in order: result #i is job #i's value.
+    fn many_apply_async_results_in_order() {
+        let pool = pool(4);
+        let caller = thread::current().id();
+        let results: Vec<_> = (0..500u64)
+            .map(|i| {
+                pool.apply_async(move || (on_worker(caller), i * i))
+                    .expect("apply_async on an open pool")
+            })
+            .collect();
+        for (i, result) in (0..500u64).zip(results) {
+            match result.get() {
+                Ok((true, v)) if v == i * i => {}
+                Ok((false, _)) => panic!("apply_async: {ON_CALLER}"),
+                other => panic!(
+                    "job #{i} returns {}, but get() on its AsyncResult gave {other:?}: \
+                     every AsyncResult must hold its own job's value",
+                    i * i
+                ),
+            }
+        }
+        drop(pool);
+    }
+}
+
+hidden_test! {
+    /// 40 queued jobs, then the pool is dropped without close or join: when the drop
+    /// returns, all 40 have run (Drop closes, and joins every worker).
+    fn dropping_the_pool_waits_for_its_workers() {
+        const JOBS: usize = 40;
+        let pool = pool(3);
+        let done = Arc::new(AtomicUsize::new(0));
+        let on_caller = Arc::new(AtomicBool::new(false));
+        let caller = thread::current().id();
+        for _ in 0..JOBS {
+            let (done, on_caller) = (Arc::clone(&done), Arc::clone(&on_caller));
+            pool.execute(move || {
+                if !on_worker(caller) {
+                    on_caller.store(true, Ordering::SeqCst);
+                }
+                // A job that takes a moment (never a verdict: only a chance for the drop
+                // to return early if it does not wait).
+                thread::sleep(Duration::from_millis(2));
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+            .expect("execute on an open pool");
+        }
+        drop(pool);
+        assert!(!on_caller.load(Ordering::SeqCst), "execute: {ON_CALLER}");
+        let done = done.load(Ordering::SeqCst);
+        assert_eq!(
+            done, JOBS,
+            "{JOBS} jobs were queued and the pool was dropped; when the drop returned only \
+             {done} had run. Dropping a pool closes it (queued jobs still run) and waits for \
+             every worker: no worker outlives the pool"
+        );
+    }
+}
+
+hidden_test! {
+    /// Both workers are held inside jobs, 5 more jobs are queued, then terminate: the
+    /// 5 never run and their results are Closed; the 2 running jobs finish normally.
+    fn terminate_drops_unstarted_jobs() {
+        const WORKERS: usize = 2;
+        let pool = pool(WORKERS);
+        let caller = thread::current().id();
+        let started = Arc::new(Barrier::new(WORKERS + 1));
+        let release = Arc::new(Barrier::new(WORKERS + 1));
+        let on_caller = Arc::new(AtomicBool::new(false));
+        let holding: Vec<_> = (0..WORKERS)
+            .map(|i| {
+                let (started, release) = (Arc::clone(&started), Arc::clone(&release));
+                let on_caller = Arc::clone(&on_caller);
+                pool.apply_async(move || {
+                    if !on_worker(caller) {
+                        on_caller.store(true, Ordering::SeqCst);
+                        return i;
+                    }
+                    started.wait();
+                    release.wait();
+                    i
+                })
+                .expect("apply_async on an open pool")
+            })
+            .collect();
+        assert!(!on_caller.load(Ordering::SeqCst), "apply_async: {ON_CALLER}");
+        started.wait(); // both workers are now inside a job
+        let ran: Vec<_> = (0..5).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let queued: Vec<_> = ran
+            .iter()
+            .map(|ran| {
+                let ran = Arc::clone(ran);
+                pool.apply_async(move || ran.store(true, Ordering::SeqCst))
+                    .expect("apply_async on an open pool")
+            })
+            .collect();
+        pool.terminate();
+        release.wait(); // let the two running jobs finish
+        assert_eq!(pool.join(), Ok(()), "join() after terminate()");
+        drop(pool);
+        for (i, result) in holding.into_iter().enumerate() {
+            assert_eq!(
+                result.get(),
+                Ok(i),
+                "a job that was already running when terminate() was called must finish \
+                 and give its value"
+            );
+        }
+        for (i, result) in queued.into_iter().enumerate() {
+            let was_run = ran[i].load(Ordering::SeqCst);
+            assert!(
+                !was_run,
+                "queued job #{i} had not started when terminate() was called, yet it ran: \
+                 terminate drops every job that has not started"
+            );
+            assert!(
+                result.ready(),
+                "queued job #{i} was dropped by terminate(), but after join() and dropping \
+                 the pool its AsyncResult is still not ready: get() would wait forever. A \
+                 dropped job's result must become Err(Closed)"
+            );
+            assert_eq!(
+                result.get(),
+                Err(PoolError::Closed),
+                "the result of queued job #{i}, dropped by terminate()"
+            );
+        }
+    }
+}
