@@ -1,0 +1,326 @@
+//! Hidden stress suite of kata `sing_dance`: real threads, verdicts from meetings.
+//!
+//! "At the same time" is decided by a rendezvous, never by a clock: each task tells the
+//! other it has arrived, then waits for the other. Tasks run one after the other can never
+//! both pass it: the first waits for a partner who has not started. So that such a
+//! submission fails with a message instead of hanging, a task gives up after
+//! `MEET_FALLBACK` and reports that it ran alone; a correct run_both meets at once.
+//!
+//! "run_both returns only after both tasks ended" is decided the same way: the task that
+//! outlives its panicking partner listens, for `LINGER`, for the test's word that run_both
+//! has already returned. It hears it only if run_both left while it was still running.
+
+use kata_harness::hidden_test;
+use sing_dance::{dance, run_both, sing};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+/// How long a task waits for its partner before it reports that it ran alone.
+const MEET_FALLBACK: Duration = Duration::from_secs(5);
+/// How long the surviving task of a panic listens for "run_both has returned".
+const LINGER: Duration = Duration::from_secs(3);
+
+/// One side of a two-task meeting.
+struct Partner {
+    arrived: Sender<()>,
+    other: Receiver<()>,
+    /// False once a meeting failed: later beats no longer wait (the verdict is made).
+    together: bool,
+}
+
+impl Partner {
+    /// Says "I'm here", then waits for the other side. True if it came.
+    fn meet(&mut self) -> bool {
+        let _ = self.arrived.send(());
+        if self.together {
+            self.together = self.other.recv_timeout(MEET_FALLBACK).is_ok();
+        }
+        self.together
+    }
+}
+
+fn partners() -> (Partner, Partner) {
+    let (to_b, from_a) = channel();
+    let (to_a, from_b) = channel();
+    let a = Partner {
+        arrived: to_b,
+        other: from_b,
+        together: true,
+    };
+    let b = Partner {
+        arrived: to_a,
+        other: from_a,
+        together: true,
+    };
+    (a, b)
+}
+
+const ONE_AFTER_THE_OTHER: &str = "a task waited 5 s at the meeting point and its partner \
+    never came: run_both ran the tasks one after the other (or waited for the first before \
+    starting the second), not at the same time. Start both threads before joining either";
+
+/// Panics with `message` without calling the panic hook: a correct run_both hands this
+/// payload on untouched.
+fn panic_quietly(message: &str) -> ! {
+    std::panic::resume_unwind(Box::new(message.to_string()))
+}
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` with panic reports switched off, so that a panic the test provokes (or one a
+/// submission adds, like unwrap's) is not reported in place of the test's own verdict.
+fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.load(Ordering::SeqCst) {
+                report(info)
+            }
+        }));
+    });
+    QUIET.store(true, Ordering::SeqCst);
+    let result = f();
+    QUIET.store(false, Ordering::SeqCst);
+    result
+}
+
+fn text_of(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "(a payload that is not text)".to_string()
+    }
+}
+
+hidden_test! {
+    /// A hundred duets in a row: in every one, task a and task b meet while both run.
+    fn both_tasks_run_at_the_same_time() {
+        for round in 0..100 {
+            let (mut pa, mut pb) = partners();
+            let (a_met, b_met) = run_both(move || pa.meet(), move || pb.meet());
+            assert!(
+                a_met && b_met,
+                "duet #{round}: task a met task b: {a_met}, task b met task a: {b_met}. \
+                 {ONE_AFTER_THE_OTHER}"
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// Results come back as (a's, b's), and what both tasks did is visible on return.
+    fn results_come_back_as_a_then_b() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (la, lb) = (Arc::clone(&log), Arc::clone(&log));
+        let (mut pa, mut pb) = partners();
+        let (ra, rb) = run_both(
+            move || {
+                let met = pa.meet();
+                la.lock().unwrap().push("a");
+                (met, "sang three songs".to_string())
+            },
+            move || {
+                let met = pb.meet();
+                lb.lock().unwrap().push("b");
+                (met, vec![1u8, 2, 3])
+            },
+        );
+        assert!(ra.0 && rb.0, "{ONE_AFTER_THE_OTHER}");
+        assert_eq!(ra.1, "sang three songs", "the first result is task a's");
+        assert_eq!(rb.1, [1, 2, 3], "the second result is task b's");
+        let mut log = log.lock().unwrap().clone();
+        log.sort();
+        assert_eq!(
+            log,
+            ["a", "b"],
+            "when run_both returned, the tasks had logged {log:?}: it must return only \
+             after both tasks have finished"
+        );
+    }
+}
+
+hidden_test! {
+    /// The course's story: the singer and the dancer meet at every one of five beats.
+    fn singer_and_dancer_keep_every_beat() {
+        let (mut ps, mut pd) = partners();
+        let ((song, sang_together), (steps, danced_together)) = run_both(
+            move || {
+                let mut together = true;
+                let song = sing(5, |_| together &= ps.meet());
+                (song, together)
+            },
+            move || {
+                let mut together = true;
+                let steps = dance(5, |_| together &= pd.meet());
+                (steps, together)
+            },
+        );
+        assert!(
+            sang_together && danced_together,
+            "the singer and the dancer did not meet at every beat: {ONE_AFTER_THE_OTHER}"
+        );
+        let want_song: Vec<String> = (0..5).map(|i| format!("正在唱歌...{i}")).collect();
+        let want_steps: Vec<String> = (0..5).map(|i| format!("正在跳舞...{i}")).collect();
+        assert_eq!(song, want_song);
+        assert_eq!(steps, want_steps);
+    }
+}
+
+/// What run_both gave back to the caller of a duet: its results, or its panic.
+type Outcome = Result<(u8, u8), Box<dyn Any + Send>>;
+
+/// Runs a duet where task `a` (if `a_panics`) or task `b` panics with `message` right
+/// after the meeting. Returns whether both met, and what run_both gave back.
+fn duet_with_a_panic(a_panics: bool, message: &'static str) -> (bool, Outcome) {
+    // Each task reports its meeting on a channel, so the verdict is read even if run_both
+    // returned before a task did; a task that never ran drops its sender unsent.
+    let (met_a_tx, met_a) = channel();
+    let (met_b_tx, met_b) = channel();
+    let (mut pa, mut pb) = partners();
+    let outcome = quietly(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            run_both(
+                move || {
+                    let _ = met_a_tx.send(pa.meet());
+                    if a_panics {
+                        panic_quietly(message);
+                    }
+                    1u8
+                },
+                move || {
+                    let _ = met_b_tx.send(pb.meet());
+                    if !a_panics {
+                        panic_quietly(message);
+                    }
+                    2u8
+                },
+            )
+        }))
+    });
+    (both_met(&met_a, &met_b), outcome)
+}
+
+/// True if both tasks ran and met each other.
+fn both_met(met_a: &Receiver<bool>, met_b: &Receiver<bool>) -> bool {
+    let a = met_a.recv() == Ok(true);
+    let b = met_b.recv() == Ok(true);
+    a && b
+}
+
+fn check_panic_reached_the_caller(task: &str, a_panics: bool, message: &'static str) {
+    let (met, outcome) = duet_with_a_panic(a_panics, message);
+    assert!(met, "{ONE_AFTER_THE_OTHER}");
+    match outcome {
+        Ok(results) => panic!(
+            "task {task} panicked with {message:?}, yet run_both returned {results:?}: a \
+             task's panic must reach run_both's caller"
+        ),
+        Err(payload) => {
+            let got = text_of(payload.as_ref());
+            assert!(
+                got.contains(message),
+                "task {task} panicked with {message:?}, but run_both's caller got a panic \
+                 saying {got:?}: the task's own message was lost. Hand the payload that \
+                 join() gave you on with std::panic::resume_unwind, instead of unwrap() or \
+                 expect() on the join result"
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// Task a panics: run_both's caller gets that panic, with a's own message.
+    fn panic_in_a_reaches_the_caller() {
+        check_panic_reached_the_caller("a", true, "the singer lost her voice");
+    }
+}
+
+hidden_test! {
+    /// Task b panics: run_both's caller gets that panic, with b's own message.
+    fn panic_in_b_reaches_the_caller() {
+        check_panic_reached_the_caller("b", false, "the dancer twisted his ankle");
+    }
+}
+
+/// One task panics right after the meeting; the other lingers, listening for the test's
+/// word that run_both has returned. run_both must not return (or unwind) before the
+/// lingering task has finished.
+fn check_waits_for_the_survivor(a_panics: bool) {
+    let (panicker, survivor) = if a_panics { ("a", "b") } else { ("b", "a") };
+    let (met_a_tx, met_a) = channel();
+    let (met_b_tx, met_b) = channel();
+    let (returned_tx, returned_rx) = channel::<()>();
+    let (verdict_tx, verdict_rx) = channel::<bool>();
+    // The survivor: after the meeting, listen for "run_both has returned".
+    let linger = move || {
+        let heard = returned_rx.recv_timeout(LINGER).is_ok();
+        let _ = verdict_tx.send(heard);
+    };
+    let (mut pa, mut pb) = partners();
+    let mut linger = Some(linger);
+    let (a_linger, b_linger) = if a_panics {
+        (None, linger.take())
+    } else {
+        (linger.take(), None)
+    };
+    let outcome = quietly(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            run_both(
+                move || {
+                    let _ = met_a_tx.send(pa.meet());
+                    match a_linger {
+                        Some(linger) => linger(),
+                        None => panic_quietly("task a panics on purpose"),
+                    }
+                },
+                move || {
+                    let _ = met_b_tx.send(pb.meet());
+                    match b_linger {
+                        Some(linger) => linger(),
+                        None => panic_quietly("task b panics on purpose"),
+                    }
+                },
+            )
+        }))
+    });
+    let _ = returned_tx.send(());
+    assert!(both_met(&met_a, &met_b), "{ONE_AFTER_THE_OTHER}");
+    assert!(
+        outcome.is_err(),
+        "task {panicker} panicked, yet run_both returned normally: a task's panic must \
+         reach run_both's caller"
+    );
+    match verdict_rx.recv() {
+        Err(_) => panic!(
+            "task {survivor} never finished: after task {panicker} panicked, run_both \
+             dropped task {survivor} without running it to its end"
+        ),
+        Ok(true) => panic!(
+            "task {panicker} panicked and run_both passed the panic on while task \
+             {survivor} was still running: run_both must wait for both tasks to end, and \
+             only then hand the panic on (join both threads before looking at the results)"
+        ),
+        Ok(false) => {}
+    }
+}
+
+hidden_test! {
+    /// Task a panics while task b still runs: run_both waits for b, then panics.
+    fn panic_in_a_still_waits_for_b() {
+        check_waits_for_the_survivor(true);
+    }
+}
+
+hidden_test! {
+    /// Task b panics while task a still runs: run_both waits for a, then panics.
+    fn panic_in_b_still_waits_for_a() {
+        check_waits_for_the_survivor(false);
+    }
+}
