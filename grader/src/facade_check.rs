@@ -74,7 +74,7 @@ pub fn scan(src: &Path) -> Vec<Bypass> {
     found
 }
 
-fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+pub(crate) fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -143,7 +143,7 @@ pub fn scan_text(text: &str) -> Vec<(usize, String, &'static str)> {
 
 /// Replaces comments and the contents of string and char literals with spaces, keeping
 /// line breaks so that line numbers stay right.
-fn strip_comments_and_strings(text: &str) -> String {
+pub(crate) fn strip_comments_and_strings(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
