@@ -105,7 +105,11 @@ fn graded_solutions_render_alike_every_time() {
     let katas = vec!["race".to_string(), "fork_isolation".to_string()];
     let mut report = grade(Source::Solutions, &katas, "report-snapshot");
     // Which walls could be raised depends on the machine (root or not): not snapshotted.
-    report.protections = grader::sandbox::Protections { namespaces: true, unprivileged_user: true, note: None };
+    report.protections = grader::sandbox::Protections {
+        namespaces: true,
+        unprivileged_user: true,
+        note: None,
+    };
     insta::assert_snapshot!(
         "solutions_terminal",
         normalise(&report::terminal(&report, &TerminalOptions::default()))

@@ -97,7 +97,7 @@ pub fn scan_text(text: &str) -> Vec<(usize, String, &'static str)> {
     // looking at `std::{` … `}` contents.
     let mut out = Vec::new();
     for (i, line) in code.lines().enumerate() {
-        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        let compact = compact_paths(line);
         for (pattern, instead) in FORBIDDEN {
             let mut from = 0;
             while let Some(at) = compact[from..].find(pattern) {
@@ -135,6 +135,24 @@ pub fn scan_text(text: &str) -> Vec<(usize, String, &'static str)> {
                         out.push((i + 1, full, instead));
                     }
                 }
+            }
+        }
+    }
+    out
+}
+
+/// Folds white space inside paths and use groups (`std :: sync`, `std::{ thread }`) but
+/// keeps it between words, so that `use std` still has a boundary before `std`.
+fn compact_paths(line: &str) -> String {
+    let mut out = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    for token in ["::", "{", "}", ","] {
+        loop {
+            let before = out.len();
+            out = out
+                .replace(&format!(" {token}"), token)
+                .replace(&format!("{token} "), token);
+            if out.len() == before {
+                break;
             }
         }
     }

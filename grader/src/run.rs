@@ -441,6 +441,11 @@ pub fn verdict(
             if let Some(p) = proof.panic.as_ref().filter(|p| p.2.contains("deadlock")) {
                 return (Status::Fail, format!("deadlock: {}", describe_panic(p)));
             }
+            // A panic that ends in an abort (a second panic while unwinding, as loom's
+            // clean-up does after a failed model) is a failed assertion first of all.
+            if let (Some(panic), libc::SIGABRT) = (&panic, signal) {
+                return (Status::Fail, format!("{panic}\n(the process then aborted)"));
+            }
             let mut message = format!("the test process was killed by {}", signal_name(signal));
             if let Some(panic) = panic {
                 message += &format!(" after a panic: {panic}");

@@ -106,8 +106,11 @@ fn include_argument(code: &[char], raw: &[char], mut i: usize) -> Option<Result<
         return Some(Err(()));
     }
     i += 1;
-    skip_ws(&mut i);
-    // Strings are blanked in `code`; read the literal from `raw` at the same place.
+    // Strings are blanked in `code` (quotes too); read the literal from `raw`, which has
+    // the same characters at the same places.
+    while i < raw.len() && raw[i].is_whitespace() {
+        i += 1;
+    }
     if raw.get(i) != Some(&'"') {
         return Some(Err(()));
     }
