@@ -8,15 +8,25 @@ use grader::run::Status;
 fn run(args: &[&str]) -> (i32, String, String) {
     let mut out = Vec::new();
     let mut err = Vec::new();
-    let mut all = vec!["grader".to_string(), "--course".into(), root().display().to_string()];
+    let mut all = vec![
+        "grader".to_string(),
+        "--course".into(),
+        root().display().to_string(),
+    ];
     all.extend(args.iter().map(|s| s.to_string()));
     let code = cli::main(all, &mut out, &mut err);
-    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
 fn manifest_error(text: &str) -> String {
     let file = root().join("course.yaml");
-    manifest::parse(text, &file, &root()).expect_err("the manifest should be refused").to_string()
+    manifest::parse(text, &file, &root())
+        .expect_err("the manifest should be refused")
+        .to_string()
 }
 
 const GOOD: &str = "schema: 1\ncourse: C\nkatas:\n  - id: race\n    title: T\n    section: S\n    hints: [a, b]\n    suites:\n      - name: race_loom\n        checker: loom\n        points: 2\n        tests: [x]\n";
@@ -27,39 +37,70 @@ fn a_broken_manifest_names_file_line_and_field() {
 
     let wrong_type = manifest_error(&GOOD.replace("points: 2", "points: two"));
     assert!(wrong_type.contains("course.yaml:11"), "{wrong_type}");
-    assert!(wrong_type.contains("katas[0].suites[0].points"), "{wrong_type}");
+    assert!(
+        wrong_type.contains("katas[0].suites[0].points"),
+        "{wrong_type}"
+    );
 
     let unknown_checker = manifest_error(&GOOD.replace("checker: loom", "checker: lom"));
-    assert!(unknown_checker.contains("course.yaml:10") && unknown_checker.contains("lom"), "{unknown_checker}");
+    assert!(
+        unknown_checker.contains("course.yaml:10") && unknown_checker.contains("lom"),
+        "{unknown_checker}"
+    );
 
     let missing = manifest_error(&GOOD.replace("        tests: [x]\n", ""));
-    assert!(missing.contains("tests") && missing.contains("katas[0].suites[0]"), "{missing}");
+    assert!(
+        missing.contains("tests") && missing.contains("katas[0].suites[0]"),
+        "{missing}"
+    );
 
-    let unknown_field = manifest_error(&GOOD.replace("    title: T\n", "    title: T\n    titel: U\n"));
-    assert!(unknown_field.contains("titel") && unknown_field.contains("course.yaml:6"), "{unknown_field}");
+    let unknown_field =
+        manifest_error(&GOOD.replace("    title: T\n", "    title: T\n    titel: U\n"));
+    assert!(
+        unknown_field.contains("titel") && unknown_field.contains("course.yaml:6"),
+        "{unknown_field}"
+    );
 
     let one_hint = manifest_error(&GOOD.replace("hints: [a, b]", "hints: [a]"));
-    assert!(one_hint.contains("course.yaml:4") && one_hint.contains("katas[0] (race).hints"), "{one_hint}");
+    assert!(
+        one_hint.contains("course.yaml:4") && one_hint.contains("katas[0] (race).hints"),
+        "{one_hint}"
+    );
 
     let no_file = manifest_error(&GOOD.replace("name: race_loom", "name: race_lom"));
-    assert!(no_file.contains("race_lom.rs") && no_file.contains("does not exist"), "{no_file}");
+    assert!(
+        no_file.contains("race_lom.rs") && no_file.contains("does not exist"),
+        "{no_file}"
+    );
 
     let twice = manifest_error(&format!("{GOOD}{}", &GOOD[GOOD.find("  - id").unwrap()..]));
-    assert!(twice.contains("listed twice") || twice.contains("used twice"), "{twice}");
+    assert!(
+        twice.contains("listed twice") || twice.contains("used twice"),
+        "{twice}"
+    );
 
     let not_yaml = manifest_error("schema: 1\ncourse: [unclosed\n");
-    assert!(not_yaml.starts_with(&root().join("course.yaml").display().to_string()), "{not_yaml}");
+    assert!(
+        not_yaml.starts_with(&root().join("course.yaml").display().to_string()),
+        "{not_yaml}"
+    );
 }
 
 #[test]
 fn a_missing_course_or_kata_or_path_is_named() {
     let (code, _, err) = run(&["check", "no_such_kata"]);
     assert_eq!(code, cli::EXIT_ERROR);
-    assert!(err.contains("no kata named `no_such_kata`") && err.contains("race"), "{err}");
+    assert!(
+        err.contains("no kata named `no_such_kata`") && err.contains("race"),
+        "{err}"
+    );
 
     let (code, _, err) = run(&["grade", "--path", "/no/such/submission"]);
     assert_eq!(code, cli::EXIT_ERROR);
-    assert!(err.contains("/no/such/submission") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("/no/such/submission") && err.contains("does not exist"),
+        "{err}"
+    );
 
     let (code, _, err) = run(&["hint", "no_such_kata"]);
     assert_eq!(code, cli::EXIT_ERROR);
@@ -67,10 +108,17 @@ fn a_missing_course_or_kata_or_path_is_named() {
 
     let (code, _, err) = run(&["grade", "--json", "/no/such/dir/report.json"]);
     assert_eq!(code, cli::EXIT_ERROR);
-    assert!(err.contains("/no/such/dir") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("/no/such/dir") && err.contains("does not exist"),
+        "{err}"
+    );
 
     let mut err = Vec::new();
-    let code = cli::main(["grader", "--course", "/no/such/course", "list"].map(String::from), &mut Vec::new(), &mut err);
+    let code = cli::main(
+        ["grader", "--course", "/no/such/course", "list"].map(String::from),
+        &mut Vec::new(),
+        &mut err,
+    );
     assert_eq!(code, cli::EXIT_ERROR);
     assert!(String::from_utf8_lossy(&err).contains("/no/such/course has no course.yaml"));
 }
@@ -79,7 +127,10 @@ fn a_missing_course_or_kata_or_path_is_named() {
 fn hints_come_one_level_at_a_time() {
     let (code, out, _) = run(&["hint", "race"]);
     assert_eq!(code, cli::EXIT_OK);
-    assert!(out.contains("Hint 1/") && !out.contains("Hint 2/") && out.contains("--level 2"), "{out}");
+    assert!(
+        out.contains("Hint 1/") && !out.contains("Hint 2/") && out.contains("--level 2"),
+        "{out}"
+    );
     let (_, out, _) = run(&["hint", "race", "--level", "2"]);
     assert!(out.contains("Hint 2/"), "{out}");
 }
@@ -94,28 +145,60 @@ fn a_kata_that_does_not_compile_costs_only_that_kata() {
     let json = scratch("compile-error").join("report.json");
     let _ = std::fs::remove_file(&json);
     let (code, out, err) = run(&[
-        "grade", "--path", tree.to_str().unwrap(), "--kata", "race", "--kata", "fork_isolation",
-        "--json", json.to_str().unwrap(), "--work-dir", scratch("compile-error").join("work").to_str().unwrap(), "-q",
+        "grade",
+        "--path",
+        tree.to_str().unwrap(),
+        "--kata",
+        "race",
+        "--kata",
+        "fork_isolation",
+        "--json",
+        json.to_str().unwrap(),
+        "--work-dir",
+        scratch("compile-error").join("work").to_str().unwrap(),
+        "-q",
     ]);
     assert_eq!(code, cli::EXIT_OK, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["schema_version"], 1);
     for test in report["tests"].as_array().unwrap() {
         match test["kata"].as_str().unwrap() {
             "race" => {
                 assert_eq!(test["status"], Status::CompileError.as_str(), "{test}");
-                assert!(test["message"].as_str().unwrap().contains("error"), "{test}");
+                assert!(
+                    test["message"].as_str().unwrap().contains("error"),
+                    "{test}"
+                );
             }
             _ => assert_eq!(test["status"], "pass", "{test}"),
         }
     }
-    assert!(out.contains("compile-error") && out.contains("src/lib.rs"), "{out}");
+    assert!(
+        out.contains("compile-error") && out.contains("src/lib.rs"),
+        "{out}"
+    );
 }
 
 #[test]
 fn min_score_sets_the_exit_status() {
     let work = scratch("min-score").join("work");
-    let args = |min: &str| vec!["grade", "--solutions", "--kata", "race", "--min-score", min, "-q", "--work-dir", work.to_str().unwrap()].into_iter().map(String::from).collect::<Vec<_>>();
+    let args = |min: &str| {
+        vec![
+            "grade",
+            "--solutions",
+            "--kata",
+            "race",
+            "--min-score",
+            min,
+            "-q",
+            "--work-dir",
+            work.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
     let owned = args("12");
     let (code, _, err) = run(&owned.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, cli::EXIT_OK, "{err}");

@@ -28,12 +28,31 @@ fn solutions_earn_full_marks() {
 fn stubs_earn_no_hidden_points() {
     let report = grade(Source::Exercises, &[], "stubs");
     for kata in &report.katas {
-        assert_eq!(kata.points, 0, "the stub of {} earned points:\n{}", kata.id, describe(&report, &kata.id));
+        assert_eq!(
+            kata.points,
+            0,
+            "the stub of {} earned points:\n{}",
+            kata.id,
+            describe(&report, &kata.id)
+        );
     }
     // A stub must compile: its failures are the student's work, not a build error.
     for test in &report.tests {
-        assert_ne!(test.status, Status::CompileError, "the stub of {} does not compile: {}", test.kata, test.message);
-        assert_ne!(test.status, Status::NotRun, "{} {} did not run: {}", test.kata, test.name, test.message);
+        assert_ne!(
+            test.status,
+            Status::CompileError,
+            "the stub of {} does not compile: {}",
+            test.kata,
+            test.message
+        );
+        assert_ne!(
+            test.status,
+            Status::NotRun,
+            "{} {} did not run: {}",
+            test.kata,
+            test.name,
+            test.message
+        );
     }
 }
 
@@ -42,7 +61,12 @@ fn every_kata_has_at_least_four_mutants() {
     let mutants = mutants();
     for kata in &course().katas {
         let n = mutants.get(&kata.id).map_or(0, Vec::len);
-        assert!(n >= 4, "kata {} has {n} mutants in tests/mutants/{}; it needs at least 4", kata.id, kata.id);
+        assert!(
+            n >= 4,
+            "kata {} has {n} mutants in tests/mutants/{}; it needs at least 4",
+            kata.id,
+            kata.id
+        );
     }
 }
 
@@ -51,12 +75,26 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
     let course = course();
     let mutants = mutants();
     for (kata, list) in &mutants {
-        let k = course.kata(kata).unwrap_or_else(|| panic!("tests/mutants/{kata} names no kata of course.yaml"));
-        let known: Vec<String> = k.suites.iter().flat_map(|s| s.tests.iter().map(move |t| format!("{}::{t}", s.name))).collect();
+        let k = course
+            .kata(kata)
+            .unwrap_or_else(|| panic!("tests/mutants/{kata} names no kata of course.yaml"));
+        let known: Vec<String> = k
+            .suites
+            .iter()
+            .flat_map(|s| s.tests.iter().map(move |t| format!("{}::{t}", s.name)))
+            .collect();
         for m in list {
-            assert!(!m.expect_fail.is_empty(), "{}: expect-fail is empty", m.file.display());
+            assert!(
+                !m.expect_fail.is_empty(),
+                "{}: expect-fail is empty",
+                m.file.display()
+            );
             for t in &m.expect_fail {
-                assert!(known.contains(t), "{}: expect-fail names `{t}`, which is not a hidden test of {kata}", m.file.display());
+                assert!(
+                    known.contains(t),
+                    "{}: expect-fail names `{t}`, which is not a hidden test of {kata}",
+                    m.file.display()
+                );
             }
         }
     }
@@ -66,8 +104,12 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
     for round in 0..rounds {
         let this: Vec<&Mutant> = mutants.values().filter_map(|l| l.get(round)).collect();
         let tree = scratch(&format!("mutants-{round}")).join("tree");
-        let libs: Vec<(&str, PathBuf)> = this.iter().map(|m| (m.kata.as_str(), m.file.clone())).collect();
-        let borrowed: Vec<(&str, &std::path::Path)> = libs.iter().map(|(k, p)| (*k, p.as_path())).collect();
+        let libs: Vec<(&str, PathBuf)> = this
+            .iter()
+            .map(|m| (m.kata.as_str(), m.file.clone()))
+            .collect();
+        let borrowed: Vec<(&str, &std::path::Path)> =
+            libs.iter().map(|(k, p)| (*k, p.as_path())).collect();
         submission_tree(&tree, &borrowed);
         let katas: Vec<String> = this.iter().map(|m| m.kata.clone()).collect();
         let report = grade(Source::Path(tree), &katas, &format!("mutants-{round}"));
@@ -83,8 +125,15 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
                     describe(&report, &m.kata)
                 ));
             }
-            for t in report.tests.iter().filter(|t| t.kata == m.kata && t.status == Status::CompileError) {
-                wrong.push(format!("mutant {}/{} does not compile: {}", m.kata, m.name, t.message));
+            for t in report
+                .tests
+                .iter()
+                .filter(|t| t.kata == m.kata && t.status == Status::CompileError)
+            {
+                wrong.push(format!(
+                    "mutant {}/{} does not compile: {}",
+                    m.kata, m.name, t.message
+                ));
             }
         }
     }

@@ -77,6 +77,13 @@ pub struct GradeArgs {
     /// Where to build (default: <course>/target/grader/<submission>).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Cap every test's time limit at SECS (a quicker run; a slow but correct solution may
+    /// then time out, so scores are comparable only at the same cap).
+    #[arg(long, value_name = "SECS")]
+    pub time_limit: Option<u64>,
+    /// Stop a build of the hidden tests after SECS (default: course.yaml's).
+    #[arg(long, value_name = "SECS")]
+    pub build_time_limit: Option<u64>,
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -89,7 +96,11 @@ pub const EXIT_ERROR: i32 = 2;
 
 /// Runs the command line; returns the process exit status. Reports go to `out`,
 /// errors to `err`.
-pub fn main(args: impl IntoIterator<Item = String>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn main(
+    args: impl IntoIterator<Item = String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -249,6 +260,8 @@ fn grade_and_report(
     let mut options = GradeOptions {
         progress: !args.quiet,
         work_dir: args.work_dir.clone(),
+        max_time_limit: args.time_limit,
+        build_time_limit: args.build_time_limit,
         ..GradeOptions::default()
     };
     if let Some(jobs) = args.jobs {

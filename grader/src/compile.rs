@@ -222,7 +222,11 @@ pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildEr
         write_if_changed(&dst.join("Cargo.toml"), &manifest).map_err(stage_err(&dst))?;
     }
     // Only the planned katas that have sources are members: remove any other.
-    let wanted: Vec<&PlannedKata> = plan.katas.iter().filter(|k| k.src.is_ok()).collect();
+    let wanted: Vec<&PlannedKata> = plan
+        .katas
+        .iter()
+        .filter(|k| k.src.is_ok() && k.refused.is_none())
+        .collect();
     let mine = dir.join(&ws.label);
     for sub in ["katas", "hidden"] {
         let parent = mine.join(sub);
@@ -263,11 +267,12 @@ pub fn build(plan: &Plan, ws: &Workspace, limit: Duration) -> Result<Build, Buil
             .katas
             .insert(planned.kata.id.clone(), KataBuild::default());
     }
+    let mut excluded: Vec<String> = Vec::new();
     for config in [Config::Normal, Config::Loom] {
         let suites: Vec<&str> = plan
             .katas
             .iter()
-            .filter(|k| k.src.is_ok())
+            .filter(|k| k.src.is_ok() && k.refused.is_none() && !excluded.contains(&k.kata.id))
             .flat_map(|k| k.suites.iter())
             .filter(|s| s.is_loom() == (config == Config::Loom))
             .map(|s| s.suite.name.as_str())
@@ -275,18 +280,40 @@ pub fn build(plan: &Plan, ws: &Workspace, limit: Duration) -> Result<Build, Buil
         if suites.is_empty() {
             continue;
         }
-        build_config(config, &suites, ws, limit, &mut result)?;
+        // A kata whose compile never ends must cost only that kata: when the build runs
+        // out of time, the katas whose library never got built are blamed and left out
+        // (of this configuration and the next), and the rest is built again.
+        for _attempt in 0..3 {
+            let hung = build_config(config, &suites, &excluded, ws, limit, &mut result)?;
+            if hung.is_empty() {
+                break;
+            }
+            for kata in &hung {
+                let note = result.katas[kata].errors[&config].clone();
+                if let Some(entry) = result.katas.get_mut(kata) {
+                    entry
+                        .errors
+                        .entry(Config::Loom)
+                        .or_insert_with(|| note.clone());
+                    entry.errors.entry(Config::Normal).or_insert(note);
+                }
+            }
+            excluded.extend(hung);
+        }
     }
     Ok(result)
 }
 
+/// Builds `suites` in `config`, leaving out the kata packages `excluded`. Returns the
+/// katas blamed for a build that ran out of time.
 fn build_config(
     config: Config,
     suites: &[&str],
+    excluded: &[String],
     ws: &Workspace,
     limit: Duration,
     result: &mut Build,
-) -> Result<(), BuildError> {
+) -> Result<Vec<String>, BuildError> {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
         .args([
@@ -299,6 +326,9 @@ fn build_config(
         .arg(&ws.target);
     for suite in suites {
         cmd.args(["--test", suite]);
+    }
+    for kata in excluded {
+        cmd.args(["--exclude", kata, "--exclude", &format!("hidden-{kata}")]);
     }
     // The configuration alone decides the flags: nothing from the caller's environment.
     for var in [
@@ -320,16 +350,19 @@ fn build_config(
         address_space: None,
         file_size: None,
         open_files: None,
+        processes: None,
     };
     let outcome = process::run(
         cmd,
         &limits,
         None,
         &format!("build-{config:?}-{}", std::process::id()),
+        None,
     )
     .map_err(BuildError::Cargo)?;
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let mut built_any = false;
+    let mut built_libs = std::collections::HashSet::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -338,6 +371,11 @@ fn build_config(
         match message["reason"].as_str() {
             Some("compiler-artifact") => {
                 built_any = true;
+                if message["target"]["kind"][0].as_str() == Some("lib") {
+                    if let Some(kata) = &kata {
+                        built_libs.insert(kata.clone());
+                    }
+                }
                 let (Some(kata), Some(exe)) = (kata, message["executable"].as_str()) else {
                     continue;
                 };
@@ -377,15 +415,22 @@ fn build_config(
     }
     if outcome.exit == Exit::TimedOut {
         let note = format!(
-            "the build did not finish within {}s and was stopped",
+            "the build did not finish within {}s and was stopped: something in this code keeps \
+             the compiler busy (an endless loop in a const, a macro that never stops expanding?)",
             limit.as_secs()
         );
-        for entry in result.katas.values_mut() {
-            if entry.binaries.is_empty() {
-                entry.errors.entry(config).or_insert_with(|| note.clone());
+        let mut hung = Vec::new();
+        for (kata, entry) in result.katas.iter_mut() {
+            if !excluded.contains(kata)
+                && !built_libs.contains(kata)
+                && !entry.errors.contains_key(&config)
+            {
+                entry.errors.insert(config, note.clone());
+                hung.push(kata.clone());
             }
         }
-        return Ok(());
+        hung.sort();
+        return Ok(hung);
     }
     if !built_any
         && outcome.exit != Exit::Code(0)
@@ -398,7 +443,7 @@ fn build_config(
                 .to_string(),
         });
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// `path+file:///…/katas/race#0.0.0` or `…/hidden/race#…` → `race`.

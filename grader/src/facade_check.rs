@@ -74,7 +74,7 @@ pub fn scan(src: &Path) -> Vec<Bypass> {
     found
 }
 
-fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+pub(crate) fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -97,7 +97,7 @@ pub fn scan_text(text: &str) -> Vec<(usize, String, &'static str)> {
     // looking at `std::{` … `}` contents.
     let mut out = Vec::new();
     for (i, line) in code.lines().enumerate() {
-        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        let compact = compact_paths(line);
         for (pattern, instead) in FORBIDDEN {
             let mut from = 0;
             while let Some(at) = compact[from..].find(pattern) {
@@ -141,9 +141,27 @@ pub fn scan_text(text: &str) -> Vec<(usize, String, &'static str)> {
     out
 }
 
+/// Folds white space inside paths and use groups (`std :: sync`, `std::{ thread }`) but
+/// keeps it between words, so that `use std` still has a boundary before `std`.
+fn compact_paths(line: &str) -> String {
+    let mut out = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    for token in ["::", "{", "}", ","] {
+        loop {
+            let before = out.len();
+            out = out
+                .replace(&format!(" {token}"), token)
+                .replace(&format!("{token} "), token);
+            if out.len() == before {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Replaces comments and the contents of string and char literals with spaces, keeping
 /// line breaks so that line numbers stay right.
-fn strip_comments_and_strings(text: &str) -> String {
+pub(crate) fn strip_comments_and_strings(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

@@ -12,7 +12,9 @@ pub mod plan;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod score;
+pub mod source_audit;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +28,10 @@ pub struct GradeOptions {
     pub work_dir: Option<PathBuf>,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Caps every test's wall-clock limit (seconds), e.g. for a quick run.
+    pub max_time_limit: Option<u64>,
+    /// Replaces the course's build time limit (seconds).
+    pub build_time_limit: Option<u64>,
 }
 
 impl Default for GradeOptions {
@@ -36,6 +42,8 @@ impl Default for GradeOptions {
                 .unwrap_or(2),
             work_dir: None,
             progress: false,
+            max_time_limit: None,
+            build_time_limit: None,
         }
     }
 }
@@ -115,7 +123,12 @@ pub fn grade(
     options: &GradeOptions,
 ) -> Result<report::Report, GradeError> {
     process::init();
-    let plan = plan::plan(course, source, only)?;
+    let mut plan = plan::plan(course, source, only)?;
+    if let Some(cap) = options.max_time_limit {
+        for suite in plan.katas.iter_mut().flat_map(|k| k.suites.iter_mut()) {
+            suite.time_limit_secs = suite.time_limit_secs.min(cap.max(1));
+        }
+    }
     let dir = options
         .work_dir
         .clone()
@@ -152,7 +165,11 @@ pub fn grade(
     let build = compile::build(
         &plan,
         &ws,
-        Duration::from_secs(course.defaults.build_time_limit_secs),
+        Duration::from_secs(
+            options
+                .build_time_limit
+                .unwrap_or(course.defaults.build_time_limit_secs),
+        ),
     )?;
     let count: usize = plan
         .katas
@@ -170,6 +187,7 @@ pub fn grade(
         &run::RunOptions {
             jobs: options.jobs,
             scratch: dir.join("scratch"),
+            hide: sandbox::hidden_root(&course.root),
         },
     );
     Ok(score::score(course, &plan, runs))

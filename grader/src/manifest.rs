@@ -43,6 +43,54 @@ pub struct Defaults {
     /// Wall-clock limit of one cargo build of the hidden suites.
     #[serde(default = "default_build_time_limit")]
     pub build_time_limit_secs: u64,
+    /// Resource limits of one hidden test's process.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Resource limits of a test's process; a kata's `limits` overrides any of them.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Address space of each process (RLIMIT_AS), in MiB.
+    pub memory_mib: u64,
+    /// Processes and threads of the test's user at once (RLIMIT_NPROC; enforced when the
+    /// test runs as a user of its own, i.e. when the grader is root).
+    pub processes: u64,
+    /// Open file descriptors (RLIMIT_NOFILE).
+    pub open_files: u64,
+    /// Largest file the test may write (RLIMIT_FSIZE), in MiB.
+    pub file_size_mib: u64,
+    /// Output kept of each of stdout and stderr, in KiB; a test that prints more fails.
+    pub output_kib: u64,
+    /// CPU time of all its threads together (RLIMIT_CPU), in seconds; by default twice
+    /// the wall-clock limit, plus one.
+    pub cpu_secs: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            memory_mib: 2048,
+            processes: 512,
+            open_files: 1024,
+            file_size_mib: 256,
+            output_kib: 1024,
+            cpu_secs: None,
+        }
+    }
+}
+
+/// A kata's overrides of the course's limits: any subset.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    pub memory_mib: Option<u64>,
+    pub processes: Option<u64>,
+    pub open_files: Option<u64>,
+    pub file_size_mib: Option<u64>,
+    pub output_kib: Option<u64>,
+    pub cpu_secs: Option<u64>,
 }
 
 impl Default for Defaults {
@@ -50,6 +98,7 @@ impl Default for Defaults {
         Defaults {
             time_limit_secs: default_time_limit(),
             build_time_limit_secs: default_build_time_limit(),
+            limits: Limits::default(),
         }
     }
 }
@@ -59,7 +108,7 @@ fn default_time_limit() -> u64 {
 }
 
 fn default_build_time_limit() -> u64 {
-    1800
+    900
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +121,8 @@ pub struct Kata {
     pub hints: Vec<String>,
     #[serde(default)]
     pub time_limit_secs: Option<u64>,
+    #[serde(default)]
+    pub limits: LimitOverrides,
     pub suites: Vec<Suite>,
 }
 
@@ -127,6 +178,20 @@ impl Course {
         self.hidden_dir()
             .join(&kata.id)
             .join(format!("{}.rs", suite.name))
+    }
+
+    /// The limits a test of `kata` runs under.
+    pub fn limits(&self, kata: &Kata) -> Limits {
+        let base = self.defaults.limits;
+        let o = kata.limits;
+        Limits {
+            memory_mib: o.memory_mib.unwrap_or(base.memory_mib),
+            processes: o.processes.unwrap_or(base.processes),
+            open_files: o.open_files.unwrap_or(base.open_files),
+            file_size_mib: o.file_size_mib.unwrap_or(base.file_size_mib),
+            output_kib: o.output_kib.unwrap_or(base.output_kib),
+            cpu_secs: o.cpu_secs.or(base.cpu_secs),
+        }
     }
 
     pub fn time_limit_secs(&self, kata: &Kata, suite: &Suite) -> u64 {

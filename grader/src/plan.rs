@@ -46,6 +46,8 @@ pub struct PlannedKata {
     pub kata: Kata,
     /// `<submission>/<kata>/src`, or why it cannot be graded.
     pub src: Result<PathBuf, String>,
+    /// Why the source is refused before building (see [`crate::source_audit`]).
+    pub refused: Option<String>,
     pub suites: Vec<PlannedSuite>,
 }
 
@@ -54,6 +56,7 @@ pub struct PlannedSuite {
     pub suite: Suite,
     pub file: PathBuf,
     pub time_limit_secs: u64,
+    pub limits: crate::manifest::Limits,
 }
 
 impl PlannedSuite {
@@ -108,9 +111,17 @@ pub fn plan(course: &Course, source: Source, only: &[String]) -> Result<Plan, Pl
         .katas
         .iter()
         .filter(|k| only.is_empty() || only.contains(&k.id))
-        .map(|kata| PlannedKata {
+        .map(|kata| {
+            let src = find_src(&submission, &kata.id);
+            let refusals = src.as_ref().map(|s| crate::source_audit::audit(s)).unwrap_or_default();
+            let refused = (!refusals.is_empty()).then(|| {
+                let places: Vec<String> = refusals.iter().map(|r| format!("  {r}")).collect();
+                format!("refused before building: this code reads files outside its src/ while it is compiled\n{}", places.join("\n"))
+            });
+            PlannedKata {
             kata: kata.clone(),
-            src: find_src(&submission, &kata.id),
+            src,
+            refused,
             suites: kata
                 .suites
                 .iter()
@@ -118,9 +129,10 @@ pub fn plan(course: &Course, source: Source, only: &[String]) -> Result<Plan, Pl
                     suite: suite.clone(),
                     file: course.hidden_file(kata, suite),
                     time_limit_secs: course.time_limit_secs(kata, suite),
+                    limits: course.limits(kata),
                 })
                 .collect(),
-        })
+        }})
         .collect();
     Ok(Plan {
         source,

@@ -36,6 +36,8 @@ pub struct Limits {
     pub file_size: Option<u64>,
     /// RLIMIT_NOFILE.
     pub open_files: Option<u64>,
+    /// RLIMIT_NPROC: enforced only for an unprivileged user (see the sandbox).
+    pub processes: Option<u64>,
 }
 
 /// What a run produced.
@@ -213,13 +215,27 @@ fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// process can be traced back to the run it came from.
 pub const RUN_MARKER_VAR: &str = "KATA_GRADER_RUN";
 
+/// What to wall in a sandboxed run (see [`crate::sandbox`]).
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// The directory to hide from the test (the course).
+    pub hide: std::path::PathBuf,
+    /// The program to run; inside, it is at [`crate::sandbox::BINARY`].
+    pub binary: std::path::PathBuf,
+    /// The test's scratch directory; inside, it is [`crate::sandbox::WORKDIR`].
+    pub scratch: std::path::PathBuf,
+}
+
 /// Runs `command` in a new process group under `limits`. With `proof`, the child gets a
-/// token pipe and a proof pipe (see the harness crate) named in `proof_var`.
+/// token pipe and a proof pipe (see the harness crate) named in `proof_var`. With
+/// `sandbox`, the command runs walled in (its program must then be
+/// [`crate::sandbox::BINARY`]).
 pub fn run(
     mut command: Command,
     limits: &Limits,
     proof: Option<(&ProofChannel, &str)>,
     marker: &str,
+    sandbox: Option<&SandboxSpec>,
 ) -> io::Result<Outcome> {
     let reaper = reaper();
     command
@@ -252,9 +268,27 @@ pub fn run(
         proof_reader = Some(std::fs::File::from(proof_r));
     }
 
+    // A sandboxed run's init reports the test's real status through this pipe.
+    let mut status_reader = None;
+    let prepared = match sandbox {
+        Some(spec) => {
+            let (status_r, status_w) = cloexec_pipe()?;
+            let prepared = crate::sandbox::Prepared::new(
+                &spec.hide,
+                &spec.binary,
+                &spec.scratch,
+                status_w.as_raw_fd(),
+            )?;
+            keep_alive.push(status_w);
+            status_reader = Some(std::fs::File::from(status_r));
+            Some(prepared)
+        }
+        None => None,
+    };
+
     let limits_for_child = limits.clone();
     // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (fcntl, setrlimit).
+    // async-signal-safe functions (fcntl, setrlimit, and the sandbox's syscalls).
     unsafe {
         command.pre_exec(move || {
             for &fd in &child_fds {
@@ -262,7 +296,12 @@ pub fn run(
                     return Err(io::Error::last_os_error());
                 }
             }
+            if let Some(prepared) = &prepared {
+                // Returns only in the process that goes on to exec the test.
+                prepared.enter()?;
+            }
             set_limit(libc::RLIMIT_CORE, Some(0));
+            set_limit(libc::RLIMIT_NPROC, limits_for_child.processes);
             set_limit(libc::RLIMIT_CPU, limits_for_child.cpu_secs);
             set_limit(libc::RLIMIT_AS, limits_for_child.address_space);
             set_limit(libc::RLIMIT_FSIZE, limits_for_child.file_size);
@@ -291,10 +330,11 @@ pub fn run(
     let out = capture(stdout, limits.output_cap);
     let err = capture(stderr, limits.output_cap);
     let proof_thread = proof_reader.map(|r| capture(r, 1 << 20));
+    let status_thread = status_reader.map(|r| capture(r, 64));
 
     let deadline = start + limits.wall;
     let status = reaper.wait(pid, Some(deadline));
-    let exit = match status {
+    let mut exit = match status {
         Some(status) => decode(status),
         None => {
             kill_group(pid);
@@ -303,7 +343,21 @@ pub fn run(
         }
     };
     let duration = start.elapsed();
-    let leftovers = count_group(pid);
+    let mut leftovers = count_group(pid);
+    if let Some(status_thread) = status_thread {
+        // Sandboxed: the outer process only waited; the test's own status and whether it
+        // left processes behind come from its init.
+        let (report, _) = collect(status_thread, Instant::now() + Duration::from_millis(500));
+        if exit != Exit::TimedOut {
+            match <[u8; 8]>::try_from(report.as_slice()) {
+                Ok(record) => {
+                    exit = decode(i32::from_ne_bytes(record[..4].try_into().unwrap()));
+                    leftovers += i32::from_ne_bytes(record[4..].try_into().unwrap()) as usize;
+                }
+                Err(_) => exit = Exit::Code(SANDBOX_FAILED),
+            }
+        }
+    }
     kill_group(pid);
     // Let the kernel finish the group off, so that anything it leaves orphaned has been
     // re-parented to us before the sweep looks.
@@ -328,6 +382,43 @@ pub fn run(
         proof,
         duration,
         leftovers,
+    })
+}
+
+/// The exit code reported when a sandboxed run's init gave no report: the sandbox itself
+/// failed, not the test.
+pub const SANDBOX_FAILED: i32 = 125;
+
+/// Runs `binary` sandboxed with `scratch`, hiding `dir`; its exit code, if it exited.
+pub(crate) fn run_sandboxed_probe(
+    dir: &std::path::Path,
+    binary: &std::path::Path,
+    scratch: &std::path::Path,
+) -> io::Result<Option<i32>> {
+    let spec = SandboxSpec {
+        hide: dir.to_path_buf(),
+        binary: binary.to_path_buf(),
+        scratch: scratch.to_path_buf(),
+    };
+    let limits = Limits {
+        wall: Duration::from_secs(20),
+        output_cap: 4096,
+        cpu_secs: Some(10),
+        address_space: None,
+        file_size: None,
+        open_files: None,
+        processes: None,
+    };
+    let outcome = run(
+        Command::new(crate::sandbox::BINARY),
+        &limits,
+        None,
+        "probe",
+        Some(&spec),
+    )?;
+    Ok(match outcome.exit {
+        Exit::Code(code) => Some(code),
+        _ => None,
     })
 }
 

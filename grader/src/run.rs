@@ -59,10 +59,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Where each test gets a fresh working directory.
     pub scratch: PathBuf,
+    /// The directory hidden from sandboxed tests (the course).
+    pub hide: PathBuf,
 }
-
-/// Most bytes kept of a test's stdout and of its stderr.
-const OUTPUT_CAP: usize = 256 * 1024;
 /// The environment variable the harness reads; see `kata-harness`.
 const PROOF_FDS_VAR: &str = "KATA_GRADER_PROOF_FDS";
 
@@ -105,6 +104,10 @@ pub fn run_all(plan: &Plan, build: &Build, options: &RunOptions) -> Vec<TestRun>
             };
             if let Err(why) = &planned.src {
                 results.extend(early(Status::NotRun, why.clone()));
+                continue;
+            }
+            if let Some(why) = &planned.refused {
+                results.extend(early(Status::CompileError, why.clone()));
                 continue;
             }
             if let Some(error) = kata_build.and_then(|b| b.errors.get(&config)) {
@@ -188,9 +191,16 @@ fn list_tests(binary: &Path) -> Result<Vec<String>, String> {
         address_space: None,
         file_size: Some(0),
         open_files: Some(256),
+        processes: None,
     };
-    let outcome = process::run(cmd, &limits, None, &format!("list-{}", std::process::id()))
-        .map_err(|e| e.to_string())?;
+    let outcome = process::run(
+        cmd,
+        &limits,
+        None,
+        &format!("list-{}", std::process::id()),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&outcome.stdout)
         .lines()
         .filter_map(|l| l.strip_suffix(": test"))
@@ -208,24 +218,40 @@ fn run_one(job: &Job, options: &RunOptions) -> TestRun {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
 
-    let mut cmd = Command::new(&job.binary);
+    let sandboxed = crate::sandbox::protections().namespaces;
+    let (program, home) = if sandboxed {
+        (
+            PathBuf::from(crate::sandbox::BINARY),
+            PathBuf::from(crate::sandbox::WORKDIR),
+        )
+    } else {
+        (job.binary.clone(), dir.clone())
+    };
+    let mut cmd = Command::new(&program);
     cmd.args(["--exact", job.test, "--test-threads=1"])
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", &dir)
-        .env("TMPDIR", &dir)
+        .env("HOME", &home)
+        .env("TMPDIR", &home)
         .env("LANG", "C.UTF-8")
         .env("RUST_BACKTRACE", "0")
         .current_dir(&dir);
+    let l = &job.suite.limits;
     let limits = Limits {
         wall,
-        output_cap: OUTPUT_CAP,
+        output_cap: (l.output_kib as usize) << 10,
         // CPU time is counted over all threads: two cores' worth of the wall limit, plus a
         // second so that the wall limit, not this one, decides an ordinary hang.
-        cpu_secs: Some(job.suite.time_limit_secs * 2 + 1),
-        address_space: None,
-        file_size: Some(256 << 20),
-        open_files: Some(1024),
+        cpu_secs: Some(l.cpu_secs.unwrap_or(job.suite.time_limit_secs * 2 + 1)),
+        address_space: Some(l.memory_mib << 20),
+        file_size: Some(l.file_size_mib << 20),
+        open_files: Some(l.open_files),
+        processes: Some(l.processes),
+    };
+    let spec = process::SandboxSpec {
+        hide: options.hide.clone(),
+        binary: job.binary.clone(),
+        scratch: dir.clone(),
     };
     let token = process::random_token();
     let channel = ProofChannel::new(token.clone());
@@ -237,7 +263,13 @@ fn run_one(job: &Job, options: &RunOptions) -> TestRun {
         job.test,
         String::from_utf8_lossy(&process::random_token())
     );
-    let outcome = process::run(cmd, &limits, Some((&channel, PROOF_FDS_VAR)), &marker);
+    let outcome = process::run(
+        cmd,
+        &limits,
+        Some((&channel, PROOF_FDS_VAR)),
+        &marker,
+        sandboxed.then_some(&spec),
+    );
     let (status, message, duration) = match outcome {
         Err(e) => (
             Status::Crash,
@@ -245,7 +277,7 @@ fn run_one(job: &Job, options: &RunOptions) -> TestRun {
             Duration::ZERO,
         ),
         Ok(outcome) => {
-            let (status, message) = verdict(&outcome, &token, job.suite.time_limit_secs);
+            let (status, message) = verdict(&outcome, &token, job.suite.time_limit_secs, &limits);
             (status, message, outcome.duration)
         }
     };
@@ -341,8 +373,19 @@ fn stderr_tail(outcome: &process::Outcome) -> String {
 }
 
 /// Decides a test's status from how its process ended and what the harness proved.
-pub fn verdict(outcome: &process::Outcome, token: &[u8], limit_secs: u64) -> (Status, String) {
+pub fn verdict(
+    outcome: &process::Outcome,
+    token: &[u8],
+    limit_secs: u64,
+    limits: &Limits,
+) -> (Status, String) {
     let proof = parse_proof(&outcome.proof, token);
+    if outcome.exit == Exit::Code(process::SANDBOX_FAILED) && !proof.done && proof.panic.is_none() {
+        return (
+            Status::Crash,
+            "the grader's sandbox could not start this test (a grader problem, not yours)".into(),
+        );
+    }
     let panic = proof.panic.as_ref().map(describe_panic);
     let leftovers = if outcome.leftovers > 0 {
         Some(format!(
@@ -366,6 +409,13 @@ pub fn verdict(outcome: &process::Outcome, token: &[u8], limit_secs: u64) -> (St
         }
         Exit::Code(0) if proof.done => match leftovers {
             Some(message) => (Status::Fail, message),
+            None if outcome.truncated => (
+                Status::Fail,
+                format!(
+                    "the test printed more than the output limit ({} KiB on stdout or stderr)",
+                    limits.output_cap >> 10
+                ),
+            ),
             None => (Status::Pass, String::new()),
         },
         Exit::Code(0) => (
@@ -391,13 +441,29 @@ pub fn verdict(outcome: &process::Outcome, token: &[u8], limit_secs: u64) -> (St
             if let Some(p) = proof.panic.as_ref().filter(|p| p.2.contains("deadlock")) {
                 return (Status::Fail, format!("deadlock: {}", describe_panic(p)));
             }
+            // A panic that ends in an abort (a second panic while unwinding, as loom's
+            // clean-up does after a failed model) is a failed assertion first of all.
+            if let (Some(panic), libc::SIGABRT) = (&panic, signal) {
+                return (Status::Fail, format!("{panic}\n(the process then aborted)"));
+            }
             let mut message = format!("the test process was killed by {}", signal_name(signal));
             if let Some(panic) = panic {
                 message += &format!(" after a panic: {panic}");
-            } else if signal == libc::SIGABRT
-                && String::from_utf8_lossy(&outcome.stderr).contains("stack overflow")
-            {
-                message += ": a stack overflow (endless recursion?)";
+            } else {
+                let stderr = String::from_utf8_lossy(&outcome.stderr);
+                if signal == libc::SIGABRT && stderr.contains("stack overflow") {
+                    message += ": a stack overflow (endless recursion?)";
+                } else if signal == libc::SIGABRT && stderr.contains("memory allocation of") {
+                    message += &format!(
+                        ": it ran out of memory (the limit is {} MiB of address space)",
+                        limits.address_space.unwrap_or(0) >> 20
+                    );
+                } else {
+                    let tail = stderr_tail(outcome);
+                    if !tail.is_empty() {
+                        message += &format!("; its last words:\n{tail}");
+                    }
+                }
             }
             (Status::Crash, message)
         }
@@ -426,6 +492,18 @@ mod tests {
         assert!(proof.done);
     }
 
+    fn limits() -> Limits {
+        Limits {
+            wall: Duration::from_secs(5),
+            output_cap: 1024,
+            cpu_secs: None,
+            address_space: None,
+            file_size: None,
+            open_files: None,
+            processes: None,
+        }
+    }
+
     fn outcome(exit: Exit, proof: Vec<u8>) -> process::Outcome {
         process::Outcome {
             exit,
@@ -440,13 +518,18 @@ mod tests {
 
     #[test]
     fn exit_zero_without_proof_fails_whatever_was_printed() {
-        let (status, message) = verdict(&outcome(Exit::Code(0), Vec::new()), b"t", 5);
+        let (status, message) = verdict(&outcome(Exit::Code(0), Vec::new()), b"t", 5, &limits());
         assert_eq!(status, Status::Fail);
         assert!(
             message.contains("before the test body returned"),
             "{message}"
         );
-        let (status, _) = verdict(&outcome(Exit::Code(0), record("t", "done", "")), b"t", 5);
+        let (status, _) = verdict(
+            &outcome(Exit::Code(0), record("t", "done", "")),
+            b"t",
+            5,
+            &limits(),
+        );
         assert_eq!(status, Status::Pass);
     }
 
@@ -457,12 +540,22 @@ mod tests {
             "panic",
             "loom/rt/mod.rs:1\nmain\ndeadlock; threads = [...]",
         );
-        let (status, message) = verdict(&outcome(Exit::Signal(libc::SIGABRT), proof), b"t", 5);
+        let (status, message) = verdict(
+            &outcome(Exit::Signal(libc::SIGABRT), proof),
+            b"t",
+            5,
+            &limits(),
+        );
         assert_eq!(status, Status::Fail);
         assert!(message.starts_with("deadlock"), "{message}");
-        let (status, _) = verdict(&outcome(Exit::Signal(libc::SIGSEGV), Vec::new()), b"t", 5);
+        let (status, _) = verdict(
+            &outcome(Exit::Signal(libc::SIGSEGV), Vec::new()),
+            b"t",
+            5,
+            &limits(),
+        );
         assert_eq!(status, Status::Crash);
-        let (status, _) = verdict(&outcome(Exit::TimedOut, Vec::new()), b"t", 5);
+        let (status, _) = verdict(&outcome(Exit::TimedOut, Vec::new()), b"t", 5, &limits());
         assert_eq!(status, Status::Timeout);
     }
 }

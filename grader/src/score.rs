@@ -10,11 +10,13 @@ pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
     let tests: Vec<TestResult> = runs
         .into_iter()
         .map(|run| {
-            let max = course
-                .kata(&run.kata)
-                .and_then(|k| k.suites.iter().find(|s| s.name == run.suite))
-                .map(|s| s.points)
-                .unwrap_or(0);
+            let planned = plan
+                .katas
+                .iter()
+                .find(|k| k.kata.id == run.kata)
+                .and_then(|k| k.suites.iter().find(|s| s.suite.name == run.suite));
+            let max = planned.map(|s| s.suite.points).unwrap_or(0);
+            let time_limit_secs = planned.map(|s| s.time_limit_secs).unwrap_or(0);
             TestResult {
                 name: format!("{}::{}", run.suite, run.test),
                 kata: run.kata,
@@ -25,6 +27,7 @@ pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
                 status: run.status,
                 message: run.message,
                 duration_ms: run.duration.as_millis() as u64,
+                time_limit_secs,
             }
         })
         .collect();
@@ -41,6 +44,7 @@ pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
                 max: mine.clone().map(|t| t.max).sum(),
                 passed: mine.clone().filter(|t| t.status == Status::Pass).count(),
                 tests: mine.count(),
+                limits: course.limits(&planned.kata),
             }
         })
         .collect::<Vec<_>>();
@@ -50,6 +54,7 @@ pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
         submission: plan.source.label(),
         points: katas.iter().map(|k| k.points).sum(),
         max: katas.iter().map(|k| k.max).sum(),
+        protections: crate::sandbox::protections().clone(),
         katas,
         tests,
     }

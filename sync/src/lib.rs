@@ -47,7 +47,9 @@ pub mod mpsc {
 
 /// `spawn`, `JoinHandle`, `yield_now`, `current`, `panicking`, `Builder` and `sleep`.
 pub mod thread {
-    pub use super::imp::thread::{current, panicking, spawn, yield_now, Builder, JoinHandle, Thread};
+    pub use super::imp::thread::{
+        current, panicking, spawn, yield_now, Builder, JoinHandle, Thread, ThreadId,
+    };
 
     /// Sleeps for `duration`. Under loom, time does not exist: a sleep is a yield, which
     /// is all it can mean to a model that explores every order anyway.

@@ -31,7 +31,8 @@ pub fn grade(source: Source, katas: &[String], work: &str) -> Report {
         work_dir: Some(scratch(&format!("work-{work}"))),
         ..GradeOptions::default()
     };
-    grader::grade(&course(), source, katas, &options).unwrap_or_else(|e| panic!("grading failed: {e}"))
+    grader::grade(&course(), source, katas, &options)
+        .unwrap_or_else(|e| panic!("grading failed: {e}"))
 }
 
 /// A known-wrong solution: `tests/mutants/<kata>/<name>.rs`.
@@ -105,7 +106,14 @@ pub fn describe(report: &Report, kata: &str) -> String {
         .tests
         .iter()
         .filter(|t| t.kata == kata)
-        .map(|t| format!("  {} {}: {}", t.status.as_str(), t.name, t.message.lines().next().unwrap_or("")))
+        .map(|t| {
+            format!(
+                "  {} {}: {}",
+                t.status.as_str(),
+                t.name,
+                t.message.lines().next().unwrap_or("")
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -26,6 +26,8 @@ pub struct Report {
     pub submission: String,
     pub points: u32,
     pub max: u32,
+    /// Which walls stood around the tests (see the README's threat model).
+    pub protections: crate::sandbox::Protections,
     pub katas: Vec<KataResult>,
     pub tests: Vec<TestResult>,
 }
@@ -39,6 +41,8 @@ pub struct KataResult {
     pub max: u32,
     pub passed: usize,
     pub tests: usize,
+    /// The resource limits its tests ran under.
+    pub limits: crate::manifest::Limits,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +58,8 @@ pub struct TestResult {
     /// Why it did not pass, in the student's terms; empty on a pass.
     pub message: String,
     pub duration_ms: u64,
+    /// The wall-clock limit it ran under.
+    pub time_limit_secs: u64,
 }
 
 impl Report {

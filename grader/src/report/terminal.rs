@@ -97,6 +97,9 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Total: {}/{} points", report.points, report.max);
+    if let Some(note) = &report.protections.note {
+        let _ = writeln!(out, "Note: {note}");
+    }
     if options.suggest_hints {
         for kata in report.katas.iter().filter(|k| k.points < k.max) {
             let _ = writeln!(

@@ -1,0 +1,87 @@
+//! Hostile fixture: a deadlock on real threads: two locks taken in opposite orders, with a handshake so that it always happens.
+//! Everything but `count_in_parallel` is the reference solution, so only the two
+//! tests that call it may lose their points.
+//! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::ten_million_increments
+//! expect-status: timeout|fail
+#![allow(unused_variables, unreachable_code, clippy::all)]
+
+use kata_sync::atomic::{AtomicU64, Ordering};
+use kata_sync::thread;
+use kata_sync::Arc;
+
+pub struct Counter {
+    value: AtomicU64,
+}
+
+impl Counter {
+    pub fn new() -> Counter {
+        Counter {
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// One read-modify-write: no other thread can come between the read and the write.
+    pub fn increment(&self) {
+        self.value.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for Counter {
+    fn default() -> Counter {
+        Counter::new()
+    }
+}
+
+pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
+    use kata_sync::atomic::AtomicU64;
+    let a = Arc::new(kata_sync::Mutex::new(()));
+    let b = Arc::new(kata_sync::Mutex::new(()));
+    let ready = Arc::new(AtomicU64::new(0));
+    let (a2, b2, r2) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&ready));
+    let other = thread::spawn(move || {
+        let _b = b2.lock();
+        r2.fetch_add(1, Ordering::SeqCst);
+        while r2.load(Ordering::SeqCst) < 2 {
+            kata_sync::spin_loop();
+        }
+        let _a = a2.lock();
+    });
+    let _a = a.lock();
+    ready.fetch_add(1, Ordering::SeqCst);
+    while ready.load(Ordering::SeqCst) < 2 {
+        kata_sync::spin_loop();
+    }
+    let _b = b.lock();
+    drop(other);
+    0
+}
+
+pub struct TicketOffice {
+    left: AtomicU64,
+}
+
+impl TicketOffice {
+    pub fn new(tickets: u64) -> TicketOffice {
+        TicketOffice {
+            left: AtomicU64::new(tickets),
+        }
+    }
+
+    /// Check and sale in one compare-and-swap loop: the decrement happens only if the
+    /// count is still the one that was checked.
+    pub fn sell(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
+
+    pub fn left(&self) -> u64 {
+        self.left.load(Ordering::SeqCst)
+    }
+}
