@@ -10,6 +10,7 @@ use std::path::PathBuf;
 fn solutions_earn_full_marks() {
     let course = course();
     let report = grade(Source::Solutions, &[], "solutions");
+    print_scores("solutions", &report);
     assert_eq!(report.katas.len(), course.katas.len());
     for kata in &report.katas {
         assert_eq!(
@@ -27,6 +28,7 @@ fn solutions_earn_full_marks() {
 #[test]
 fn stubs_earn_no_hidden_points() {
     let report = grade(Source::Exercises, &[], "stubs");
+    print_scores("stubs", &report);
     for kata in &report.katas {
         assert_eq!(
             kata.points,
@@ -113,6 +115,7 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
         submission_tree(&tree, &borrowed);
         let katas: Vec<String> = this.iter().map(|m| m.kata.clone()).collect();
         let report = grade(Source::Path(tree), &katas, &format!("mutants-{round}"));
+        print_scores(&format!("mutants-{round}"), &report);
         for m in this {
             let failed = failing(&report, &m.kata);
             if failed != m.expect_fail {

@@ -207,10 +207,19 @@ impl Prepared {
                     break;
                 }
             }
-            while libc::waitpid(-1, &mut status, libc::WNOHANG) > 0 {}
             // Anyone left in the namespace (init itself is never signalled) was started by
-            // the test and not waited for.
-            let leftovers = i32::from(libc::kill(-1, 0) == 0);
+            // the test and not waited for. A process that is only just exiting is not
+            // "left running": give such stragglers a moment (up to 100 ms) to finish.
+            let mut leftovers = 0;
+            for _ in 0..100 {
+                while libc::waitpid(-1, &mut status, libc::WNOHANG) > 0 {}
+                leftovers = i32::from(libc::kill(-1, 0) == 0);
+                if leftovers == 0 {
+                    break;
+                }
+                let pause = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
             libc::kill(-1, libc::SIGKILL);
             while libc::waitpid(-1, &mut status, 0) > 0 {}
             if let Some(test_status) = test_status {

@@ -35,6 +35,15 @@ pub fn grade(source: Source, katas: &[String], work: &str) -> Report {
         .unwrap_or_else(|e| panic!("grading failed: {e}"))
 }
 
+/// Prints one `score <grade> <kata>=<points>/<max> …` line when `KATA_PRINT_SCORES` is
+/// set, for `scripts/determinism.sh` to compare across runs.
+pub fn print_scores(label: &str, report: &Report) {
+    if std::env::var_os("KATA_PRINT_SCORES").is_some() {
+        let katas: Vec<String> = report.katas.iter().map(|k| format!("{}={}/{}", k.id, k.points, k.max)).collect();
+        eprintln!("score {label} {}/{} {}", report.points, report.max, katas.join(" "));
+    }
+}
+
 /// A known-wrong solution: `tests/mutants/<kata>/<name>.rs`.
 #[derive(Debug, Clone)]
 pub struct Mutant {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prints how long the grader takes, measured on a fresh clone of this repository:
+#   1. cold:  `grader grade` from a fresh clone (empty target/; crates already downloaded)
+#   2. warm:  the same grade again, nothing changed
+#   3. edit:  `grader check race` after editing exercises/race/src/lib.rs
+#   4. solutions through the grader (warm), and
+#   5. plain `cargo test` running the same hidden tests of the solutions in one process per
+#      suite (no isolation, no proof channel, no per-test limits), for comparison.
+#   usage: scripts/bench.sh [WORKDIR]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-$(mktemp -d)}
+rm -rf "$work/clone"
+git clone -q "$repo" "$work/clone"
+cd "$work/clone"
+secs() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; awk "BEGIN { print $(date +%s.%N) - $s }"; }
+cold=$(secs cargo run -q -p grader -- grade -q)
+warm=$(secs cargo run -q -p grader -- grade -q)
+echo "// an edit" >> exercises/race/src/lib.rs
+edit=$(secs cargo run -q -p grader -- check race -q)
+git checkout -q exercises/race/src/lib.rs
+sol=$(secs cargo run -q -p grader -- grade --solutions -q)
+# The generated workspace of the solutions grade holds every hidden suite.
+ws=$(ls -d target/grader/solutions/ws)
+normal=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep -v '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
+loom=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
+plain_start=$(date +%s.%N)
+(cd "$ws" && cargo test -q --workspace --target-dir ../../target $normal >/dev/null 2>&1 || true)
+(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --workspace --target-dir ../../target $loom >/dev/null 2>&1 || true)
+plain=$(awk "BEGIN { print $(date +%s.%N) - $plain_start }")
+tests=$(grep -c '^          - ' course.yaml || true)
+printf '%-58s %8s\n' "what ($(nproc) cores, $tests hidden tests)" "seconds"
+printf '%-58s %8.1f\n' "cold grade of the exercises from a fresh clone" "$cold"
+printf '%-58s %8.1f\n' "warm regrade, nothing changed" "$warm"
+printf '%-58s %8.1f\n' "check race after editing its lib.rs" "$edit"
+printf '%-58s %8.1f\n' "grade of the solutions (warm)" "$sol"
+printf '%-58s %8.1f\n' "plain cargo test of the same hidden tests (warm)" "$plain"
