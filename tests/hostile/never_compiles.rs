@@ -37,6 +37,9 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
+    // rustc would stop a long const evaluation with a deny-by-default lint; allowing it
+    // makes the compile run for as long as the loop does.
+    #[allow(long_running_const_eval)]
     const SPIN: u64 = {
         let mut i = 0u64;
         while i < u64::MAX {
