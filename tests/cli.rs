@@ -212,20 +212,35 @@ fn a_kata_that_bypasses_the_facade_gets_no_loom_credit() {
     // A correct race solution, but on std's atomics and threads: loom cannot see them.
     let solution = std::fs::read_to_string(root().join("solutions/race/src/lib.rs")).unwrap();
     let bypass = solution
-        .replace("use kata_sync::atomic::{AtomicU64, Ordering};", "use std::sync::atomic::{AtomicU64, Ordering};")
+        .replace(
+            "use kata_sync::atomic::{AtomicU64, Ordering};",
+            "use std::sync::atomic::{AtomicU64, Ordering};",
+        )
         .replace("use kata_sync::thread;", "use std::thread;")
         .replace("use kata_sync::Arc;", "use std::sync::Arc;");
-    assert_ne!(bypass, solution, "the solution's imports changed: update this test");
+    assert_ne!(
+        bypass, solution,
+        "the solution's imports changed: update this test"
+    );
     let dir = scratch("bypass");
     let lib = dir.join("lib.rs");
     std::fs::write(&lib, bypass).unwrap();
     let tree = dir.join("tree");
     submission_tree(&tree, &[("race", &lib)]);
-    let report = grade(grader::plan::Source::Path(tree), &["race".to_string()], "bypass");
+    let report = grade(
+        grader::plan::Source::Path(tree),
+        &["race".to_string()],
+        "bypass",
+    );
     for test in report.tests.iter().filter(|t| t.kata == "race") {
         if test.suite.ends_with("_loom") {
             assert_eq!(test.status, Status::Fail, "{}: {}", test.name, test.message);
-            assert!(test.message.contains("bypasses the sync facade") && test.message.contains("src/lib.rs:"), "{}", test.message);
+            assert!(
+                test.message.contains("bypasses the sync facade")
+                    && test.message.contains("src/lib.rs:"),
+                "{}",
+                test.message
+            );
         } else {
             assert_eq!(test.status, Status::Pass, "{}: {}", test.name, test.message);
         }

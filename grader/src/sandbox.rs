@@ -217,7 +217,10 @@ impl Prepared {
                 if leftovers == 0 {
                     break;
                 }
-                let pause = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 1_000_000,
+                };
                 libc::nanosleep(&pause, std::ptr::null_mut());
             }
             libc::kill(-1, libc::SIGKILL);

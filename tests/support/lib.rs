@@ -39,8 +39,17 @@ pub fn grade(source: Source, katas: &[String], work: &str) -> Report {
 /// set, for `scripts/determinism.sh` to compare across runs.
 pub fn print_scores(label: &str, report: &Report) {
     if std::env::var_os("KATA_PRINT_SCORES").is_some() {
-        let katas: Vec<String> = report.katas.iter().map(|k| format!("{}={}/{}", k.id, k.points, k.max)).collect();
-        eprintln!("score {label} {}/{} {}", report.points, report.max, katas.join(" "));
+        let katas: Vec<String> = report
+            .katas
+            .iter()
+            .map(|k| format!("{}={}/{}", k.id, k.points, k.max))
+            .collect();
+        eprintln!(
+            "score {label} {}/{} {}",
+            report.points,
+            report.max,
+            katas.join(" ")
+        );
     }
 }
 
