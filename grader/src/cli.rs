@@ -43,6 +43,8 @@ pub enum Command {
     },
     /// List the katas with their points.
     List,
+    /// Show which walls the grader can raise around tests on this machine, and the limits.
+    Doctor,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -194,6 +196,22 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
             if level < k.hints.len() {
                 let _ = writeln!(out, "\nMore: grader hint {} --level {}", k.id, level + 1);
             }
+            Ok(EXIT_OK)
+        }
+        Command::Doctor => {
+            let p = crate::sandbox::protections();
+            let yes = |b: bool| if b { "yes" } else { "no" };
+            let _ = writeln!(out, "PID and mount namespaces per test: {}", yes(p.namespaces));
+            let _ = writeln!(out, "tests run as a user of their own:  {}", yes(p.unprivileged_user));
+            if let Some(note) = &p.note {
+                let _ = writeln!(out, "note: {note}");
+            }
+            let l = course.defaults.limits;
+            let _ = writeln!(
+                out,
+                "default limits per test: {}s wall, {} MiB memory, {} processes, {} open files, {} MiB files, {} KiB output",
+                course.defaults.time_limit_secs, l.memory_mib, l.processes, l.open_files, l.file_size_mib, l.output_kib
+            );
             Ok(EXIT_OK)
         }
         Command::List => {

@@ -246,7 +246,7 @@ fn run_one(job: &Job, options: &RunOptions) -> TestRun {
         address_space: Some(l.memory_mib << 20),
         file_size: Some(l.file_size_mib << 20),
         open_files: Some(l.open_files),
-        processes: Some(l.processes),
+        processes: Some(crate::sandbox::process_limit(l.processes)),
     };
     let spec = process::SandboxSpec {
         hide: options.hide.clone(),
