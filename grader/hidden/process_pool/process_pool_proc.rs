@@ -1,0 +1,991 @@
+//! Hidden proc suite of kata `process_pool`: real worker processes, checked from outside.
+//!
+//! No verdict depends on timing. Jobs that must be running when the test looks wait at a
+//! gate in a page of memory shared by the test and every process it forks (mapped before
+//! the pool is made, so every worker inherits it); the test waits for them to arrive
+//! there (an event, not a delay), looks, then opens the gate. A worker that has died is
+//! waited for with `waitid(WEXITED | WNOWAIT)`, which does not reap it.
+//!
+//! Every pool call goes through [`Test::call`], which catches a worker that comes back
+//! out of the pool into the test (it finds that `getpid()` changed): such a worker notes
+//! its pid in the shared page and leaves with `_exit` at once. Every job first checks
+//! that it runs in a worker: run in the test's own process (no fork), it returns at once
+//! with the test's pid instead of waiting at a gate nobody opens. When a test ends,
+//! however it ends, [`Test`]'s drop kills and reaps any child still there, so a failing
+//! test leaves no process behind.
+
+use kata_harness::hidden_test;
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag};
+use nix::unistd::Pid;
+use process_pool::{Pool, PoolError};
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::OnceLock;
+
+/// Exit status of a worker that came back into the test and was sent away.
+const STRAY_STATUS: i32 = 86;
+
+fn my_pid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// The test's own pid, set by [`setup`]: jobs compare it with theirs.
+static TEST_PID: AtomicI32 = AtomicI32::new(0);
+
+/// True in a worker, false when a job is run by the test's own process.
+fn in_worker() -> bool {
+    my_pid() != TEST_PID.load(Ordering::SeqCst)
+}
+
+fn pause() {
+    // SAFETY: sleeps 200 microseconds.
+    unsafe { libc::usleep(200) };
+}
+
+/// The page shared by the test and every process it forks.
+#[repr(C)]
+struct Page {
+    strays: AtomicI32,
+    stray_pid: AtomicI32,
+    /// Gated jobs that have started (and wait at the gate).
+    started: AtomicI32,
+    /// Gated jobs wait until this is not 0.
+    gate: AtomicI32,
+    /// Jobs that have arrived at the rendezvous.
+    arrived: AtomicI32,
+    /// Busy jobs running right now, and the most that ever ran at once.
+    running: AtomicI32,
+    most: AtomicI32,
+    /// Set when a test fails: waiting jobs give up, so that the pool can be joined.
+    bail: AtomicI32,
+}
+
+/// Declared right after a pool, so dropped before it: if the test fails, it releases
+/// every job waiting at a gate or a rendezvous, and the pool's drop can join its workers.
+struct Unblock;
+
+impl Drop for Unblock {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            page().bail.store(1, Ordering::SeqCst);
+            page().gate.store(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn page() -> &'static Page {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    let addr = *PAGE.get_or_init(|| {
+        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            addr != libc::MAP_FAILED,
+            "the test could not map its shared page"
+        );
+        addr as usize
+    });
+    // SAFETY: the mapping is zeroed, page-aligned, never unmapped, and Page is atomics only.
+    unsafe { &*(addr as *const Page) }
+}
+
+/// Waits until `done()` (an event in another process), looking every 200 µs.
+fn wait_until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        pause();
+    }
+}
+
+/// Job arguments with this bit set wait at the gate, then return themselves.
+const GATED: u64 = 1 << 40;
+/// `MEET | n`: the job arrives at the rendezvous and waits until `n` jobs in all have
+/// arrived, then returns itself.
+const MEET: u64 = 1 << 41;
+/// `BUSY | x`: the job counts itself running for a moment, then returns itself.
+const BUSY: u64 = 1 << 42;
+/// This argument makes the job abort (SIGABRT): it crashes its worker.
+const CRASH: u64 = u64::MAX;
+/// This argument makes the job panic.
+const PANIC: u64 = u64::MAX - 1;
+const PANIC_MESSAGE: &str = "a hidden test's job panics on purpose";
+
+/// The pool's function in most tests: (the pid it ran in, x * x), or see the constants.
+fn job(x: u64) -> (i32, u64) {
+    if !in_worker() {
+        return (my_pid(), x.wrapping_mul(x));
+    }
+    match x {
+        CRASH => {
+            // SAFETY: ends the worker with SIGABRT.
+            unsafe { libc::abort() }
+        }
+        PANIC => resume_unwind(Box::new(PANIC_MESSAGE.to_string())),
+        _ if x & MEET != 0 => {
+            let page = page();
+            page.arrived.fetch_add(1, Ordering::SeqCst);
+            let all = (x & !MEET) as i32;
+            wait_until(|| {
+                page.arrived.load(Ordering::SeqCst) >= all || page.bail.load(Ordering::SeqCst) != 0
+            });
+            (my_pid(), x)
+        }
+        _ if x & BUSY != 0 => {
+            let page = page();
+            let now = page.running.fetch_add(1, Ordering::SeqCst) + 1;
+            page.most.fetch_max(now, Ordering::SeqCst);
+            for _ in 0..3 {
+                pause();
+            }
+            page.running.fetch_sub(1, Ordering::SeqCst);
+            (my_pid(), x)
+        }
+        _ if x & GATED != 0 => {
+            let page = page();
+            page.started.fetch_add(1, Ordering::SeqCst);
+            wait_until(|| page.gate.load(Ordering::SeqCst) != 0);
+            (my_pid(), x)
+        }
+        _ => (my_pid(), x * x),
+    }
+}
+
+type JobPool = Pool<u64, (i32, u64)>;
+
+/// State and parent of `pid` from /proc, if such a process exists.
+fn proc_state(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Pids and states of the processes whose parent is `parent`.
+fn children_of(parent: i32) -> Vec<(i32, char)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        if let Some((state, ppid)) = proc_state(pid) {
+            if ppid == parent {
+                found.push((pid, state));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Blocks until child `pid` has ended, without reaping it.
+fn wait_until_ended(pid: i32) {
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ) {
+            Err(Errno::EINTR) => continue,
+            _ => return,
+        }
+    }
+}
+
+/// Whether `pid` is still this process's to reap (running or a zombie). Reaps nothing.
+fn still_ours(pid: i32) -> bool {
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false,
+            Ok(_) => return true,
+        }
+    }
+}
+
+/// One test's bookkeeping: see the module's doc.
+struct Test {
+    me: i32,
+}
+
+fn setup() -> Test {
+    // SAFETY: restoring the default action of SIGCHLD installs no handler: children
+    // must be reaped by hand, not by an inherited SIGCHLD = SIG_IGN.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    page(); // mapped before the first fork, so that every worker shares it
+    TEST_PID.store(my_pid(), Ordering::SeqCst);
+    Test { me: my_pid() }
+}
+
+impl Test {
+    /// Runs one call into the pool, catching a worker that comes back out of it.
+    fn call<T>(&self, f: impl FnOnce() -> T) -> T {
+        let result = catch_unwind(AssertUnwindSafe(f));
+        if my_pid() != self.me {
+            let page = page();
+            page.stray_pid.store(my_pid(), Ordering::SeqCst);
+            page.strays.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: ends this stray process at once.
+            unsafe { libc::_exit(STRAY_STATUS) };
+        }
+        match result {
+            Ok(value) => value,
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+
+    fn pool(&self, workers: usize) -> JobPool {
+        match self.call(|| Pool::new(workers, job as fn(u64) -> (i32, u64))) {
+            Ok(pool) => pool,
+            Err(e) => panic!("Pool::new({workers}, job) gave Err({e:?}), expected a pool"),
+        }
+    }
+
+    /// `pids()` (the pool's), checked: `workers` distinct live children of the test.
+    fn real_workers(
+        &self,
+        pids: impl FnOnce() -> Vec<i32>,
+        workers: usize,
+        when: &str,
+    ) -> Vec<i32> {
+        let pids = self.call(pids);
+        assert!(
+            !pids.contains(&self.me),
+            "{when}, pids() {pids:?} holds the test's own pid {}: a pool forks its worker \
+             processes when it is created (Pool::new), and pids() gives theirs",
+            self.me
+        );
+        let distinct: HashSet<i32> = pids.iter().copied().collect();
+        assert!(
+            pids.len() == workers && distinct.len() == workers,
+            "{when}, a pool of {workers} workers has pids() {pids:?}: it must always have \
+             {workers} distinct workers (a worker that dies is replaced)"
+        );
+        for &pid in &pids {
+            match proc_state(pid) {
+                Some((state, ppid)) if ppid == self.me && state != 'Z' => {}
+                Some((state, ppid)) if ppid == self.me => panic!(
+                    "{when}, pids() {pids:?} holds {pid}, a worker that has exited (state \
+                     {state}): pids() gives the live workers; a dead one is reaped and \
+                     replaced"
+                ),
+                Some((_, ppid)) => panic!(
+                    "{when}, pids() {pids:?} holds {pid}, whose parent is {ppid}, not the \
+                     test ({}): the workers are the children the pool forked",
+                    self.me
+                ),
+                None => panic!(
+                    "{when}, pids() {pids:?} holds {pid}, but no such process exists: \
+                     pids() gives the pids fork() returned for the live workers"
+                ),
+            }
+        }
+        pids
+    }
+
+    /// Panics if a worker came back out of the pool into the test.
+    fn no_strays(&self) {
+        let page = page();
+        if page.strays.load(Ordering::SeqCst) > 0 {
+            let pid = page.stray_pid.load(Ordering::SeqCst);
+            panic!(
+                "the worker {pid} came back out of the pool into the test's code when its \
+                 job pipe ended: it would have run the rest of the caller's program as a \
+                 second copy. A worker's loop ends with libc::_exit: it never returns from \
+                 the function that forked it"
+            );
+        }
+    }
+
+    /// Checks that every one of `pids` has been reaped.
+    fn all_reaped(&self, pids: &[i32], after: &str) {
+        self.no_strays();
+        for &pid in pids {
+            if still_ours(pid) {
+                let state = proc_state(pid).map(|(state, _)| state);
+                panic!(
+                    "after {after}, the worker {pid} is still this process's child (state \
+                     {state:?}, Z is a zombie): every worker must have exited and been \
+                     reaped with waitpid"
+                );
+            }
+        }
+    }
+
+    /// The end of a test that passed so far: no stray, no child left, running or zombie.
+    fn finish(&self) {
+        self.no_strays();
+        let left = children_of(self.me);
+        assert!(
+            left.is_empty(),
+            "the test is over and its pools were joined, terminated or dropped, yet child \
+             process(es) (pid, state) {left:?} are left (Z: a zombie, never reaped): no \
+             worker may outlive its pool"
+        );
+    }
+}
+
+impl Drop for Test {
+    /// Kills and reaps whatever child is left, so that no test leaves a process behind.
+    fn drop(&mut self) {
+        page().gate.store(1, Ordering::SeqCst);
+        for (pid, _) in children_of(self.me) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+    }
+}
+
+/// Checks that `result` is `(a pid in pids, expected)`.
+fn check(result: Result<(i32, u64), PoolError>, pids: &[i32], expected: u64, what: &str) {
+    match result {
+        Ok((pid, value)) => {
+            assert!(
+                pids.contains(&pid),
+                "{what} ran in process {pid}, which is not one of the pool's workers \
+                 {pids:?}{}",
+                if pid == my_pid() {
+                    " but the test's own process: the job must run in a worker"
+                } else {
+                    ""
+                }
+            );
+            assert_eq!(
+                value, expected,
+                "{what} gave {value}, expected {expected}: each result belongs to its own job"
+            );
+        }
+        Err(e) => panic!("{what} gave Err({e:?}) (\"{e}\"), expected Ok"),
+    }
+}
+
+hidden_test! {
+    /// Pool::new forks the workers at once: pids() gives that many distinct live children
+    /// of the caller before any job. Pool::new(0) is ZeroWorkers and forks nothing.
+    /// close + join reaps them all.
+    fn workers_are_forked_when_the_pool_is_created() {
+        let t = setup();
+        let zero = t.call(|| Pool::new(0, job as fn(u64) -> (i32, u64)).map(|_| ()));
+        assert_eq!(zero, Err(PoolError::ZeroWorkers), "Pool::new(0, job)");
+        for workers in [1, 3] {
+            let pool = t.pool(workers);
+            assert_eq!(pool.workers(), workers, "workers() of Pool::new({workers}, job)");
+            let pids = t.real_workers(|| pool.pids(), workers, "right after Pool::new");
+            let children: Vec<i32> = children_of(t.me).into_iter().map(|(p, _)| p).collect();
+            assert_eq!(
+                children.len(),
+                workers,
+                "right after Pool::new({workers}, job) the test has the children {children:?}, \
+                 but pids() says {pids:?}: the pool forks exactly its workers"
+            );
+            t.call(|| pool.close());
+            assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+            t.all_reaped(&pids, "close() and join()");
+            assert_eq!(t.call(|| pool.pids()), Vec::<i32>::new(), "pids() after join()");
+            t.call(|| drop(pool));
+        }
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// The course's example, 堵塞式: Pool(3), ten apply calls one after the other; each
+    /// runs in one of the workers and returns its own value.
+    fn apply_runs_the_job_in_a_worker() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        for i in 0..10 {
+            check(t.call(|| pool.apply(i)), &pids, i * i, &format!("apply({i})"));
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+type Record = (String, Vec<i64>, Option<bool>, HashMap<String, u32>);
+type Summary = (i32, String, i64, Option<bool>, Vec<(String, u32)>);
+
+/// Reverses the text, sums the numbers, negates the flag, sorts the map.
+fn summarise(record: Record) -> Summary {
+    let (text, numbers, flag, map) = record;
+    let mut entries: Vec<(String, u32)> = map.into_iter().collect();
+    entries.sort();
+    (
+        my_pid(),
+        text.chars().rev().collect(),
+        numbers.iter().sum(),
+        flag.map(|f| !f),
+        entries,
+    )
+}
+
+hidden_test! {
+    /// Arguments and results of several serde types (text with quotes, escapes and
+    /// Chinese, vectors, options, maps) cross the pipes intact.
+    fn arguments_and_results_cross_the_pipes_with_serde() {
+        let t = setup();
+        let pool: Pool<Record, Summary> =
+            match t.call(|| Pool::new(2, summarise as fn(Record) -> Summary)) {
+                Ok(pool) => pool,
+                Err(e) => panic!("Pool::new(2, summarise) gave Err({e:?})"),
+            };
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, summarise)");
+        let cases: Vec<Record> = vec![
+            (String::new(), vec![], None, HashMap::new()),
+            (
+                "进程池 Pool ✓".to_string(),
+                vec![1, -2, 3_000_000_000_000],
+                Some(true),
+                HashMap::from([("b".to_string(), 2), ("a".to_string(), 1)]),
+            ),
+            (
+                "quote \" backslash \\ newline \n tab \t".to_string(),
+                (0..100).collect(),
+                Some(false),
+                HashMap::from([("键".to_string(), u32::MAX)]),
+            ),
+        ];
+        for record in cases {
+            let what = format!("apply({record:?})");
+            let expected = summarise(record.clone());
+            match t.call(|| pool.apply(record)) {
+                Ok(got) => {
+                    assert!(
+                        pids.contains(&got.0),
+                        "{what} ran in process {}, not in one of the workers {pids:?}",
+                        got.0
+                    );
+                    assert_eq!(
+                        (got.1, got.2, got.3, got.4),
+                        (expected.1, expected.2, expected.3, expected.4),
+                        "{what}: the result that came back through the pipe is not the one \
+                         the job computed"
+                    );
+                }
+                Err(e) => panic!("{what} gave Err({e:?}) (\"{e}\")"),
+            }
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+/// (the pid, the sum of the numbers, a text of `len` letters).
+fn big(arg: (Vec<u64>, usize)) -> (i32, u64, String) {
+    let (numbers, len) = arg;
+    let text = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    (my_pid(), numbers.iter().sum(), text)
+}
+
+hidden_test! {
+    /// Messages far larger than a pipe's buffer (64 KiB): a 2.8 MB argument and a 300 KB
+    /// result arrive whole, in both directions, five times in a row.
+    fn large_messages_arrive_whole() {
+        let t = setup();
+        type Big = Pool<(Vec<u64>, usize), (i32, u64, String)>;
+        let pool: Big = match t.call(|| Pool::new(2, big as fn((Vec<u64>, usize)) -> _)) {
+            Ok(pool) => pool,
+            Err(e) => panic!("Pool::new(2, big) gave Err({e:?})"),
+        };
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, big)");
+        check_big(&t, &pool, &pids, 3, 5);
+        for round in 0..5 {
+            check_big(&t, &pool, &pids, 200_000, 300_000 + round);
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+fn check_big(
+    t: &Test,
+    pool: &Pool<(Vec<u64>, usize), (i32, u64, String)>,
+    pids: &[i32],
+    count: u64,
+    len: usize,
+) {
+    let numbers: Vec<u64> = (0..count).map(|i| i * 1_000_000 + 7).collect();
+    let sum: u64 = numbers.iter().sum();
+    let what = format!(
+        "apply((a vector of {count} numbers, {len})), whose argument is {} bytes of JSON",
+        count * 14
+    );
+    match t.call(|| pool.apply((numbers, len))) {
+        Ok((pid, got_sum, text)) => {
+            assert!(
+                pids.contains(&pid),
+                "{what} ran in {pid}, not in a worker {pids:?}"
+            );
+            assert_eq!(got_sum, sum, "{what}: the sum the job computed");
+            assert_eq!(
+                text.len(),
+                len,
+                "{what}: the job returned a text of {len} letters, {} came back",
+                text.len()
+            );
+            assert!(
+                text.bytes()
+                    .enumerate()
+                    .all(|(i, b)| b == b'a' + (i % 26) as u8),
+                "{what}: the text that came back is not the one the job returned"
+            );
+        }
+        Err(e) => panic!(
+            "{what} gave Err({e:?}) (\"{e}\"). A pipe holds 64 KiB: a larger message \
+             arrives in pieces, so read until the frame's whole length has arrived, and \
+             write until every byte is written"
+        ),
+    }
+}
+
+hidden_test! {
+    /// map over 0..60 on 3 workers: result i is job i's, in the arguments' order. An
+    /// empty map is an empty vector.
+    fn map_returns_results_in_argument_order() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        let results = match t.call(|| pool.map(0..60)) {
+            Ok(results) => results,
+            Err(e) => panic!("map(0..60) gave Err({e:?}) (\"{e}\")"),
+        };
+        assert_eq!(results.len(), 60, "map(0..60) gave {} results", results.len());
+        let values: Vec<u64> = results.iter().map(|&(_, v)| v).collect();
+        let expected: Vec<u64> = (0..60).map(|i| i * i).collect();
+        assert_eq!(
+            values, expected,
+            "map(0..60) with job(x) = x * x: result i must be job i's, in the order of the \
+             arguments, whatever order the workers finished in"
+        );
+        for (i, (pid, _)) in results.iter().enumerate() {
+            assert!(
+                pids.contains(pid),
+                "map: job {i} ran in {pid}, not in one of the workers {pids:?}"
+            );
+        }
+        let empty = t.call(|| pool.map(Vec::new()));
+        assert_eq!(empty, Ok(Vec::new()), "map over no arguments");
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A job blocked at a gate and a quick one: once a result has come back it is the
+    /// quick job's, and only its AsyncResult is ready. Then 40 apply_async fetched in
+    /// reverse order: each gives its own job's value.
+    fn apply_async_results_belong_to_their_own_jobs() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let slow = t.call(|| pool.apply_async(GATED | 1)).expect("apply_async on an open pool");
+        let quick = t.call(|| pool.apply_async(7)).expect("apply_async on an open pool");
+        // Only the quick job can end before the gate opens: wait for a result to be ready.
+        wait_until(|| t.call(|| quick.ready() || slow.ready()));
+        assert!(
+            !t.call(|| slow.ready()),
+            "apply_async(a job blocked at a gate that is still closed) is ready(): the one \
+             result that has come back is the other job's. Each AsyncResult waits for its \
+             own job's result"
+        );
+        assert!(t.call(|| quick.ready()), "the quick job's AsyncResult must be ready()");
+        page().gate.store(1, Ordering::SeqCst);
+        check(t.call(|| slow.get()), &pids, GATED | 1, "get() on the gated job's AsyncResult");
+        check(t.call(|| quick.get()), &pids, 49, "get() on the quick job's AsyncResult");
+
+        let results: Vec<_> = (0..40u64)
+            .map(|i| t.call(|| pool.apply_async(i)).expect("apply_async on an open pool"))
+            .collect();
+        for (i, result) in results.into_iter().enumerate().rev() {
+            let i = i as u64;
+            check(
+                t.call(|| result.get()),
+                &pids,
+                i * i,
+                &format!("get() on apply_async({i}), fetched in reverse order"),
+            );
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A job that aborts crashes its worker: its result is WorkerDied with that worker's
+    /// pid and exit code -6 (SIGABRT); the pool reaps the dead worker, forks a new one
+    /// (still 2 workers, one new pid), and runs the next jobs.
+    fn a_crashing_job_gives_worker_died_and_its_worker_is_replaced() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let before = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let crashed = match t.call(|| pool.apply(CRASH)) {
+            Err(PoolError::WorkerDied { pid, exitcode }) => {
+                assert!(
+                    before.contains(&pid),
+                    "WorkerDied names pid {pid}, not one of the workers {before:?}"
+                );
+                assert_eq!(
+                    exitcode, -6,
+                    "the job called abort(): its worker died of SIGABRT (6), so WorkerDied's \
+                     exitcode is -6"
+                );
+                pid
+            }
+            other => panic!(
+                "apply(a job that calls abort()) gave {other:?}: the job crashed its worker, \
+                 so its result is Err(WorkerDied {{ pid, exitcode: -6 }})"
+            ),
+        };
+        assert!(
+            !still_ours(crashed),
+            "the worker {crashed} crashed, yet it was not reaped (it is a zombie): waitpid \
+             every worker that dies"
+        );
+        let after = t.real_workers(|| pool.pids(), 2, "after a job crashed its worker");
+        assert!(
+            !after.contains(&crashed),
+            "after the worker {crashed} crashed, pids() {after:?} still lists it"
+        );
+        let new: Vec<i32> = after.iter().copied().filter(|p| !before.contains(p)).collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "workers before the crash {before:?}, after {after:?}: the dead worker is \
+             replaced by one new worker"
+        );
+        for i in 0..6 {
+            check(t.call(|| pool.apply(i)), &after, i * i, &format!("apply({i}) after a crash"));
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&after, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A worker killed from outside while idle is reaped and replaced: pids() no longer
+    /// lists it, the pool has 3 live workers again, and map runs on them.
+    fn a_killed_idle_worker_is_replaced() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let before = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        let victim = before[1];
+        kill(Pid::from_raw(victim), Signal::SIGKILL).expect("the test could not kill a worker");
+        wait_until_ended(victim);
+        let after = t.real_workers(|| pool.pids(), 3, "after one idle worker was killed (SIGKILL)");
+        assert!(
+            !after.contains(&victim),
+            "the worker {victim} was killed, yet pids() {after:?} still lists it: notice a \
+             dead worker (its result pipe ends) and replace it"
+        );
+        assert!(
+            !still_ours(victim),
+            "the killed worker {victim} was replaced but never reaped: it is left a zombie"
+        );
+        let results = t.call(|| pool.map(0..9));
+        match results {
+            Ok(results) => {
+                for (i, result) in results.into_iter().enumerate() {
+                    let i = i as u64;
+                    check(Ok(result), &after, i * i, &format!("map(0..9), job {i}"));
+                }
+            }
+            Err(e) => panic!("map(0..9) after a worker was killed gave Err({e:?})"),
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&after, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A job that panics gives JobPanicked with its message; its worker catches the panic
+    /// and lives on (the same pids), and the next job runs.
+    fn a_panicking_job_gives_job_panicked_and_keeps_its_worker() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let before = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        for round in 0..3 {
+            match t.call(|| pool.apply(PANIC)) {
+                Err(PoolError::JobPanicked(message)) => assert!(
+                    message.contains(PANIC_MESSAGE),
+                    "JobPanicked({message:?}) should carry the panic's message \
+                     {PANIC_MESSAGE:?}"
+                ),
+                Err(PoolError::WorkerDied { pid, exitcode }) => panic!(
+                    "apply(a job that panics), round {round}, gave WorkerDied {{ pid: {pid}, \
+                     exitcode: {exitcode} }}: the panic ended the worker. Run the job under \
+                     std::panic::catch_unwind in the worker and send back JobPanicked"
+                ),
+                other => panic!(
+                    "apply(a job that panics), round {round}, gave {other:?}, expected \
+                     Err(JobPanicked(message))"
+                ),
+            }
+            let after = t.real_workers(|| pool.pids(), 2, "after a job panicked");
+            assert_eq!(
+                after, before,
+                "a job panicked and the pool's workers changed: the panic must not end \
+                 the worker"
+            );
+            check(t.call(|| pool.apply(5)), &before, 25, "apply(5) after a panic");
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&before, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// 3 workers held at a gate and 27 jobs queued behind them; close, then nothing new
+    /// is accepted; the gate opens; join runs all 30 and reaps every worker.
+    fn close_then_join_runs_every_queued_job_and_reaps_every_worker() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        let held: Vec<_> = (0..3u64)
+            .map(|i| t.call(|| pool.apply_async(GATED | i)).expect("apply_async"))
+            .collect();
+        wait_until(|| page().started.load(Ordering::SeqCst) == 3);
+        let queued: Vec<_> = (0..27u64)
+            .map(|i| t.call(|| pool.apply_async(i)).expect("apply_async"))
+            .collect();
+        t.call(|| pool.close());
+        assert_eq!(
+            t.call(|| pool.apply_async(1)).err(),
+            Some(PoolError::Closed),
+            "apply_async after close()"
+        );
+        assert_eq!(t.call(|| pool.apply(1)), Err(PoolError::Closed), "apply after close()");
+        assert_eq!(t.call(|| pool.map(0..3)), Err(PoolError::Closed), "map after close()");
+        page().gate.store(1, Ordering::SeqCst);
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        for (i, result) in held.into_iter().enumerate() {
+            let i = i as u64;
+            check(t.call(|| result.get()), &pids, GATED | i, "a job running at close()");
+        }
+        for (i, result) in queued.into_iter().enumerate() {
+            let i = i as u64;
+            check(
+                t.call(|| result.get()),
+                &pids,
+                i * i,
+                &format!(
+                    "queued job {i} (queued before close(); close only stops new jobs, the \
+                     queued ones still run before join returns)"
+                ),
+            );
+        }
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// join on an open pool is StillRunning (and the pool works on); after close, join
+    /// is Ok, and so is a second join; terminate after join changes nothing.
+    fn join_before_close_is_still_running() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        assert_eq!(
+            t.call(|| pool.join()),
+            Err(PoolError::StillRunning),
+            "join() on an open pool (Python: join must come after close or terminate)"
+        );
+        check(t.call(|| pool.apply(4)), &pids, 16, "apply(4) after the refused join()");
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        assert_eq!(t.call(|| pool.join()), Ok(()), "a second join()");
+        t.call(|| pool.terminate());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after join() and terminate()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// Both workers blocked inside jobs, 3 more jobs queued; terminate kills and reaps
+    /// every worker at once: all 5 results are Terminated, join is Ok, and the pool takes
+    /// no more jobs.
+    fn terminate_kills_every_worker() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let results: Vec<_> = [GATED, GATED | 1, 2, 3, 4]
+            .into_iter()
+            .map(|x| t.call(|| pool.apply_async(x)).expect("apply_async on an open pool"))
+            .collect();
+        wait_until(|| page().started.load(Ordering::SeqCst) == 2);
+        t.call(|| pool.terminate());
+        for &pid in &pids {
+            if still_ours(pid) {
+                let state = proc_state(pid).map(|(state, _)| state);
+                panic!(
+                    "after terminate(), the worker {pid} is still this process's child \
+                     (state {state:?}; it was blocked inside a job that never ends): \
+                     terminate kills every worker (SIGTERM) and reaps it"
+                );
+            }
+        }
+        for (i, result) in results.into_iter().enumerate() {
+            let got = t.call(|| result.get());
+            assert_eq!(
+                got,
+                Err(PoolError::Terminated),
+                "job {i} of 5 (2 running, 3 queued when terminate() was called): its \
+                 result must be Err(Terminated)"
+            );
+        }
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after terminate()");
+        assert_eq!(
+            t.call(|| pool.apply(1)),
+            Err(PoolError::Closed),
+            "apply after terminate()"
+        );
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A pool dropped without close or join, with 3 jobs running and 9 queued: the drop
+    /// runs them all and reaps every worker; the results are still there afterwards.
+    fn dropping_the_pool_leaves_no_process() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        let held: Vec<_> = (0..3u64)
+            .map(|i| t.call(|| pool.apply_async(GATED | i)).expect("apply_async"))
+            .collect();
+        wait_until(|| page().started.load(Ordering::SeqCst) == 3);
+        let queued: Vec<_> = (0..9u64)
+            .map(|i| t.call(|| pool.apply_async(i)).expect("apply_async"))
+            .collect();
+        page().gate.store(1, Ordering::SeqCst);
+        t.call(|| drop(pool));
+        t.all_reaped(
+            &pids,
+            "the pool was dropped (a drop closes the pool, runs the queued jobs, and joins \
+             every worker)",
+        );
+        for (i, result) in held.into_iter().enumerate() {
+            let i = i as u64;
+            check(t.call(|| result.get()), &pids, GATED | i, "a job running at the drop");
+        }
+        for (i, result) in queued.into_iter().enumerate() {
+            let i = i as u64;
+            check(
+                t.call(|| result.get()),
+                &pids,
+                i * i,
+                &format!("job {i}, queued when the pool was dropped"),
+            );
+        }
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// No worker ever comes back into the caller's code: not those forked by Pool::new,
+    /// nor one forked later to replace a crashed worker, when close + join ends them.
+    fn no_worker_returns_into_the_caller() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        check(t.call(|| pool.apply(3)), &pids, 9, "apply(3)");
+        let crash = t.call(|| pool.apply(CRASH));
+        assert!(
+            matches!(crash, Err(PoolError::WorkerDied { .. })),
+            "apply(a job that calls abort()) gave {crash:?}, expected Err(WorkerDied {{ .. }})"
+        );
+        let after = t.real_workers(|| pool.pids(), 2, "after a job crashed its worker");
+        check(t.call(|| pool.apply(4)), &after, 16, "apply(4) after a crash");
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.no_strays();
+        t.all_reaped(&after, "close() and join()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// Two pools at once: the second one's workers are forked while the first one's pipes
+    /// are open (they inherit copies of them). Joining the first pool still ends its
+    /// workers at once, and the second pool works on.
+    fn two_pools_are_independent() {
+        let t = setup();
+        let first = t.pool(2);
+        let _unblock_first = Unblock;
+        let first_pids = t.real_workers(|| first.pids(), 2, "right after the first Pool::new(2, job)");
+        let second = t.pool(2);
+        let _unblock_second = Unblock;
+        let second_pids = t.real_workers(|| second.pids(), 2, "right after the second Pool::new(2, job)");
+        check(t.call(|| first.apply(3)), &first_pids, 9, "the first pool's apply(3)");
+        check(t.call(|| second.apply(4)), &second_pids, 16, "the second pool's apply(4)");
+        t.call(|| first.close());
+        // If the first pool's workers only stopped at the end of their job pipes, this
+        // join would wait for the second pool's workers, which hold copies of those pipes.
+        assert_eq!(t.call(|| first.join()), Ok(()), "join() on the first pool after close()");
+        t.all_reaped(&first_pids, "close() and join() on the first pool");
+        t.real_workers(|| second.pids(), 2, "after the first pool was joined");
+        check(t.call(|| second.apply(5)), &second_pids, 25, "the second pool's apply(5)");
+        t.call(|| second.close());
+        assert_eq!(t.call(|| second.join()), Ok(()), "join() on the second pool after close()");
+        t.all_reaped(&second_pids, "close() and join() on the second pool");
+        t.call(|| drop(second));
+        t.call(|| drop(first));
+        t.finish();
+    }
+}
