@@ -101,44 +101,56 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
         }
     }
     // Round r grades the r-th mutant of every kata that has one: one build per round.
+    // Rounds run three at a time: most of a round's time is spent waiting for mutants that
+    // hang to reach their time limit, and no verdict depends on speed.
     let rounds = mutants.values().map(Vec::len).max().unwrap_or(0);
-    let mut wrong = Vec::new();
-    for round in 0..rounds {
-        let this: Vec<&Mutant> = mutants.values().filter_map(|l| l.get(round)).collect();
-        let tree = scratch(&format!("mutants-{round}")).join("tree");
-        let libs: Vec<(&str, PathBuf)> = this
-            .iter()
-            .map(|m| (m.kata.as_str(), m.file.clone()))
-            .collect();
-        let borrowed: Vec<(&str, &std::path::Path)> =
-            libs.iter().map(|(k, p)| (*k, p.as_path())).collect();
-        submission_tree(&tree, &borrowed);
-        let katas: Vec<String> = this.iter().map(|m| m.kata.clone()).collect();
-        let report = grade(Source::Path(tree), &katas, &format!("mutants-{round}"));
-        print_scores(&format!("mutants-{round}"), &report);
-        for m in this {
-            let failed = failing(&report, &m.kata);
-            if failed != m.expect_fail {
-                wrong.push(format!(
-                    "mutant {}/{}: expected to fail exactly {:?}\n  but failed {:?}\n{}",
-                    m.kata,
-                    m.name,
-                    m.expect_fail,
-                    failed,
-                    describe(&report, &m.kata)
-                ));
-            }
-            for t in report
-                .tests
-                .iter()
-                .filter(|t| t.kata == m.kata && t.status == Status::CompileError)
-            {
-                wrong.push(format!(
-                    "mutant {}/{} does not compile: {}",
-                    m.kata, m.name, t.message
-                ));
-            }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let wrong = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| loop {
+                let round = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if round >= rounds {
+                    break;
+                }
+                let this: Vec<&Mutant> = mutants.values().filter_map(|l| l.get(round)).collect();
+                let tree = scratch(&format!("mutants-{round}")).join("tree");
+                let libs: Vec<(&str, PathBuf)> = this
+                    .iter()
+                    .map(|m| (m.kata.as_str(), m.file.clone()))
+                    .collect();
+                let borrowed: Vec<(&str, &std::path::Path)> =
+                    libs.iter().map(|(k, p)| (*k, p.as_path())).collect();
+                submission_tree(&tree, &borrowed);
+                let katas: Vec<String> = this.iter().map(|m| m.kata.clone()).collect();
+                let report = grade(Source::Path(tree), &katas, &format!("mutants-{round}"));
+                print_scores(&format!("mutants-{round}"), &report);
+                for m in this {
+                    let failed = failing(&report, &m.kata);
+                    if failed != m.expect_fail {
+                        wrong.lock().unwrap().push(format!(
+                            "mutant {}/{}: expected to fail exactly {:?}\n  but failed {:?}\n{}",
+                            m.kata,
+                            m.name,
+                            m.expect_fail,
+                            failed,
+                            describe(&report, &m.kata)
+                        ));
+                    }
+                    for t in report
+                        .tests
+                        .iter()
+                        .filter(|t| t.kata == m.kata && t.status == Status::CompileError)
+                    {
+                        wrong.lock().unwrap().push(format!(
+                            "mutant {}/{} does not compile: {}",
+                            m.kata, m.name, t.message
+                        ));
+                    }
+                }
+            });
         }
-    }
+    });
+    let wrong = wrong.into_inner().unwrap();
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
