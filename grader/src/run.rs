@@ -353,8 +353,58 @@ fn signal_name(signal: i32) -> String {
     }
 }
 
+/// Loom's `deadlock; threads = [(Id(0), Blocked(Location(Some(Location { file: …, line: 42, column: 13 })))), …]`
+/// as lines a student can act on: which thread waits where in their code.
+fn explain_loom_deadlock(message: &str) -> Option<String> {
+    let list = message.strip_prefix("deadlock; threads = ")?;
+    let mut lines = vec!["deadlock: no thread can go on. Where each thread is blocked:".to_string()];
+    for entry in list.split("(Id(").skip(1) {
+        let id: String = entry.chars().take_while(|c| c.is_ascii_digit()).collect();
+        // The place is std's `Location { file: "…", line: 42, column: 13 }`.
+        let field = |name: &str, quoted: bool| -> Option<String> {
+            let at = entry.find(&format!("{name}: "))? + name.len() + 2;
+            let rest = &entry[at..];
+            Some(if quoted {
+                rest.strip_prefix('"')?.split('"').next()?.to_string()
+            } else {
+                rest.chars().take_while(|c| c.is_ascii_digit()).collect()
+            })
+        };
+        let place = match (field("file", true), field("line", false), field("column", false)) {
+            (Some(file), Some(line), Some(column)) => Some(format!("{}:{line}:{column}", shorten_path(&file))),
+            _ => None,
+        };
+        let state = if entry.contains("Terminated") {
+            "has finished".to_string()
+        } else if let Some(place) = place {
+            format!("waits at {place}")
+        } else if entry.contains("Blocked") {
+            "is blocked".to_string()
+        } else {
+            "is runnable".to_string()
+        };
+        let who = if id == "0" { "the test's main thread".to_string() } else { format!("thread {id}") };
+        lines.push(format!("  {who} {state}"));
+    }
+    Some(lines.join("\n"))
+}
+
+/// `/…/katas/deadlock/src/lib.rs:42:13` → `src/lib.rs:42:13`; hidden tests by file name.
+fn shorten_path(path: &str) -> String {
+    if let Some(at) = path.find("/katas/") {
+        let rest = &path[at + "/katas/".len()..];
+        if let Some(slash) = rest.find('/') {
+            return rest[slash + 1..].to_string();
+        }
+    }
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
 fn describe_panic(panic: &(String, String, String)) -> String {
     let (location, _thread, message) = panic;
+    if let Some(explained) = explain_loom_deadlock(message) {
+        return explained;
+    }
     // Paths of the hidden tests are the grader's business; keep the file name.
     let location = location.rsplit('/').next().unwrap_or(location);
     if location.is_empty() {
@@ -439,7 +489,9 @@ pub fn verdict(
             // Loom aborts the process when it finds a deadlock while a blocked thread
             // holds one of its Arcs (loom issue 291): that is a deadlock, not a crash.
             if let Some(p) = proof.panic.as_ref().filter(|p| p.2.contains("deadlock")) {
-                return (Status::Fail, format!("deadlock: {}", describe_panic(p)));
+                let described = describe_panic(p);
+                let message = if described.starts_with("deadlock") { described } else { format!("deadlock: {described}") };
+                return (Status::Fail, message);
             }
             // A panic that ends in an abort (a second panic while unwinding, as loom's
             // clean-up does after a failed model) is a failed assertion first of all.
@@ -476,6 +528,16 @@ mod tests {
 
     fn record(token: &str, kind: &str, payload: &str) -> Vec<u8> {
         format!("{token} {kind} {}\n{payload}", payload.len()).into_bytes()
+    }
+
+    #[test]
+    fn loom_deadlocks_point_at_the_students_lines() {
+        let message = "deadlock; threads = [(Id(0), Blocked(Location(Some(Location { file: \"/w/ws/x/katas/deadlock/src/lib.rs\", line: 42, column: 13 })))), (Id(1), Blocked(Location(Some(Location { file: \"/w/ws/x/katas/deadlock/src/lib.rs\", line: 50, column: 9 })))), (Id(2), Terminated)]";
+        let explained = explain_loom_deadlock(message).unwrap();
+        assert!(explained.contains("the test's main thread waits at src/lib.rs:42:13"), "{explained}");
+        assert!(explained.contains("thread 1 waits at src/lib.rs:50:9"), "{explained}");
+        assert!(explained.contains("thread 2 has finished"), "{explained}");
+        assert_eq!(explain_loom_deadlock("assertion failed"), None);
     }
 
     #[test]

@@ -285,5 +285,8 @@ where
     builder.preemption_bound = Some(preemption_bound);
     builder.max_duration = None;
     builder.max_permutations = None;
+    // Record where each thread blocks (through the facade's #[track_caller], that is the
+    // student's line), so that a deadlock report says where to look.
+    builder.location = true;
     builder.check(body);
 }
