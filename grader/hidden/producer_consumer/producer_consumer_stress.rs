@@ -1,0 +1,544 @@
+//! Hidden stress suite of kata `producer_consumer`: real threads, a hundred thousand
+//! items, hundreds of pipelines, and crossbeam's bounded channel as the reference.
+//!
+//! Verdicts come from results, never from timing. Where a bug needs an unlucky moment
+//! (a full queue at the instant the channel closes, consumers asleep when the last
+//! Sender goes), a test makes that moment happen over and over: slow consumers keep the
+//! queue full, slow producers keep the consumers waiting, and the rounds repeat it
+//! hundreds of times.
+
+use crossbeam::channel as reference;
+use kata_harness::hidden_test;
+use producer_consumer::{channel, run, Receiver, SendError, Sender, TryRecvError, TrySendError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+
+const EARLY_END: &str = "recv() returned Err(RecvError) before every item had arrived: recv \
+    may return Err only once every Sender is gone AND every queued item has been received \
+    (the queue is drained first)";
+
+/// A small deterministic generator (xorshift64*), so every run makes the same scripts.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+/// What one operation gave, in terms both channels share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Full(u32),
+    Disconnected(u32),
+    Got(u32),
+    Empty,
+    Closed,
+    Len(usize),
+}
+
+fn ours_try_send(tx: &Sender<u32>, item: u32) -> Outcome {
+    match tx.try_send(item) {
+        Ok(()) => Outcome::Ok,
+        Err(TrySendError::Full(x)) => Outcome::Full(x),
+        Err(TrySendError::Disconnected(x)) => Outcome::Disconnected(x),
+    }
+}
+
+fn theirs_try_send(tx: &reference::Sender<u32>, item: u32) -> Outcome {
+    match tx.try_send(item) {
+        Ok(()) => Outcome::Ok,
+        Err(reference::TrySendError::Full(x)) => Outcome::Full(x),
+        Err(reference::TrySendError::Disconnected(x)) => Outcome::Disconnected(x),
+    }
+}
+
+fn ours_try_recv(rx: &Receiver<u32>) -> Outcome {
+    match rx.try_recv() {
+        Ok(x) => Outcome::Got(x),
+        Err(TryRecvError::Empty) => Outcome::Empty,
+        Err(TryRecvError::Disconnected) => Outcome::Closed,
+    }
+}
+
+fn theirs_try_recv(rx: &reference::Receiver<u32>) -> Outcome {
+    match rx.try_recv() {
+        Ok(x) => Outcome::Got(x),
+        Err(reference::TryRecvError::Empty) => Outcome::Empty,
+        Err(reference::TryRecvError::Disconnected) => Outcome::Closed,
+    }
+}
+
+/// One random script of sends, receives, clones, drops and len() on both channels side
+/// by side. Blocking calls are made only when crossbeam's channel would not block.
+/// Returns the script so far and the first difference, if any.
+fn compare_one_script(rng: &mut Rng) -> Option<(Vec<String>, String)> {
+    let bound = 1 + rng.below(3);
+    let (tx, rx) = channel::<u32>(bound);
+    let (ctx, crx) = reference::bounded::<u32>(bound);
+    let mut senders = vec![(tx, ctx)];
+    let mut receivers = vec![(rx, crx)];
+    let mut script = vec![format!("let (tx0, rx0) = channel({bound});")];
+    let (mut next_item, mut next_tx, mut next_rx) = (1u32, 1, 1);
+    let mut tx_names = vec![0];
+    let mut rx_names = vec![0];
+    for _ in 0..40 {
+        if senders.is_empty() && receivers.is_empty() {
+            break;
+        }
+        let op = rng.below(12);
+        let (call, ours, theirs) = match op {
+            // try_send / send on a random live Sender.
+            0..=3 if !senders.is_empty() => {
+                let i = rng.below(senders.len());
+                let (tx, ctx) = &senders[i];
+                let item = next_item;
+                next_item += 1;
+                let name = tx_names[i];
+                let would_block = !receivers.is_empty() && ctx.len() == bound;
+                if op == 0 && !would_block {
+                    let ours = match tx.send(item) {
+                        Ok(()) => Outcome::Ok,
+                        Err(SendError(x)) => Outcome::Disconnected(x),
+                    };
+                    let theirs = match ctx.send(item) {
+                        Ok(()) => Outcome::Ok,
+                        Err(reference::SendError(x)) => Outcome::Disconnected(x),
+                    };
+                    (format!("tx{name}.send({item})"), ours, theirs)
+                } else {
+                    (
+                        format!("tx{name}.try_send({item})"),
+                        ours_try_send(tx, item),
+                        theirs_try_send(ctx, item),
+                    )
+                }
+            }
+            // try_recv / recv on a random live Receiver.
+            4..=7 if !receivers.is_empty() => {
+                let i = rng.below(receivers.len());
+                let (rx, crx) = &receivers[i];
+                let name = rx_names[i];
+                let would_block = !senders.is_empty() && crx.is_empty();
+                if op == 4 && !would_block {
+                    let ours = match rx.recv() {
+                        Ok(x) => Outcome::Got(x),
+                        Err(_) => Outcome::Closed,
+                    };
+                    let theirs = match crx.recv() {
+                        Ok(x) => Outcome::Got(x),
+                        Err(_) => Outcome::Closed,
+                    };
+                    (format!("rx{name}.recv()"), ours, theirs)
+                } else {
+                    (
+                        format!("rx{name}.try_recv()"),
+                        ours_try_recv(rx),
+                        theirs_try_recv(crx),
+                    )
+                }
+            }
+            // Clone a Sender or a Receiver.
+            8 if !senders.is_empty() => {
+                let i = rng.below(senders.len());
+                let (tx, ctx) = &senders[i];
+                let pair = (tx.clone(), ctx.clone());
+                script.push(format!("let tx{next_tx} = tx{}.clone();", tx_names[i]));
+                senders.push(pair);
+                tx_names.push(next_tx);
+                next_tx += 1;
+                continue;
+            }
+            9 if !receivers.is_empty() => {
+                let i = rng.below(receivers.len());
+                let (rx, crx) = &receivers[i];
+                let pair = (rx.clone(), crx.clone());
+                script.push(format!("let rx{next_rx} = rx{}.clone();", rx_names[i]));
+                receivers.push(pair);
+                rx_names.push(next_rx);
+                next_rx += 1;
+                continue;
+            }
+            // Drop a Sender or a Receiver.
+            10 => {
+                if rng.below(2) == 0 && !senders.is_empty() {
+                    let i = rng.below(senders.len());
+                    drop(senders.remove(i));
+                    script.push(format!("drop(tx{});", tx_names.remove(i)));
+                } else if !receivers.is_empty() {
+                    let i = rng.below(receivers.len());
+                    drop(receivers.remove(i));
+                    script.push(format!("drop(rx{});", rx_names.remove(i)));
+                }
+                continue;
+            }
+            // len() on any live handle.
+            11 => {
+                if let Some((rx, crx)) = receivers.first() {
+                    (
+                        format!("rx{}.len()", rx_names[0]),
+                        Outcome::Len(rx.len()),
+                        Outcome::Len(crx.len()),
+                    )
+                } else if let Some((tx, ctx)) = senders.first() {
+                    (
+                        format!("tx{}.len()", tx_names[0]),
+                        Outcome::Len(tx.len()),
+                        Outcome::Len(ctx.len()),
+                    )
+                } else {
+                    continue;
+                }
+            }
+            _ => continue,
+        };
+        script.push(format!("{call}  // {ours:?}"));
+        if ours != theirs {
+            return Some((
+                script,
+                format!("{call} gave {ours:?}, but crossbeam's bounded channel gives {theirs:?}"),
+            ));
+        }
+    }
+    None
+}
+
+hidden_test! {
+    /// 3 000 random single-threaded scripts (bounds 1 to 3; send, try_send, recv,
+    /// try_recv, len, clone and drop of both ends), run on the kata's channel and on
+    /// crossbeam's `bounded` channel side by side: every call gives the same result.
+    fn behaves_like_crossbeam_bounded_channel() {
+        let mut rng = Rng(0x5EED_CAFE_F00D_1234);
+        for n in 0..3000 {
+            if let Some((script, difference)) = compare_one_script(&mut rng) {
+                panic!(
+                    "script #{n} (each call with the kata's result):\n    {}\n{difference}.\n\
+                     The channel must behave like crossbeam::channel::bounded: a FIFO queue \
+                     of at most `bound` items (Full when it holds that many); \
+                     Disconnected(item) / Err(SendError(item)) once every Receiver is gone; \
+                     items sent before the last Sender went are still received, and only \
+                     then Disconnected / Err(RecvError)",
+                    script.join("\n    ")
+                );
+            }
+        }
+    }
+}
+
+/// Spins a little, without sleeping: a slow consumer or producer.
+fn dawdle(spins: usize) {
+    for _ in 0..spins {
+        std::hint::spin_loop();
+    }
+    thread::yield_now();
+}
+
+hidden_test! {
+    /// 4 producers x 25 000 items into a channel of bound 4, one slow consumer: len()
+    /// never exceeds 4, seen from either side, and every item arrives.
+    fn queue_never_exceeds_its_bound() {
+        const PRODUCERS: usize = 4;
+        const EACH: usize = 25_000;
+        const BOUND: usize = 4;
+        let (tx, rx) = channel(BOUND);
+        let most = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(PRODUCERS + 1));
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|_| {
+                let (tx, most, start) = (tx.clone(), Arc::clone(&most), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    for i in 0..EACH {
+                        tx.send(i).expect("send while the Receiver is alive");
+                        most.fetch_max(tx.len(), Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        start.wait();
+        for n in 0..PRODUCERS * EACH {
+            most.fetch_max(rx.len(), Ordering::SeqCst);
+            if rx.recv().is_err() {
+                panic!("item #{n} of {}: {EARLY_END}", PRODUCERS * EACH);
+            }
+            dawdle(20);
+        }
+        for p in producers {
+            p.join().expect("a producer thread panicked");
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= BOUND,
+            "4 producers and a slow consumer on a channel of bound {BOUND}: len() returned \
+             {most}. send must wait while the queue holds `bound` items (in a `while` loop \
+             on a condvar) until a receiver takes one"
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "every item was received and every Sender is gone: the channel is closed, and \
+             try_recv() must say Disconnected (not Empty: nothing can ever come again)"
+        );
+    }
+}
+
+hidden_test! {
+    /// 4 producers x 25 000 numbered items, bound 8, one consumer: every item arrives
+    /// exactly once, and each producer's items in the order it sent them.
+    fn one_consumer_gets_every_item_once_in_order() {
+        const PRODUCERS: usize = 4;
+        const EACH: usize = 25_000;
+        let (tx, rx) = channel(8);
+        let start = Arc::new(Barrier::new(PRODUCERS + 1));
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let (tx, start) = (tx.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    for i in 0..EACH {
+                        tx.send((p, i)).expect("send while the Receiver is alive");
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        start.wait();
+        let mut next = [0; PRODUCERS];
+        for n in 0..PRODUCERS * EACH {
+            let (p, i) = match rx.recv() {
+                Ok(item) => item,
+                Err(_) => panic!("item #{n} of {}: {EARLY_END}", PRODUCERS * EACH),
+            };
+            assert!(
+                i == next[p],
+                "producer {p} sent 0, 1, 2, … in order; after its item {} the consumer \
+                 received its item {i}: {}",
+                next[p] as isize - 1,
+                if i < next[p] {
+                    "an item arrived twice, or late: the channel is a FIFO queue (push at the \
+                     back, take from the front)"
+                } else {
+                    "items were skipped or overtaken: the channel is a FIFO queue (push at \
+                     the back, take from the front)"
+                }
+            );
+            next[p] += 1;
+            dawdle(5);
+        }
+        for p in producers {
+            p.join().expect("a producer thread panicked");
+        }
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "every item was received and every Sender is gone: the channel is closed, and \
+             try_recv() must say Disconnected (not Empty: nothing can ever come again)"
+        );
+    }
+}
+
+/// A producer for `run`: `count` numbered items, made slowly or at once. A slow producer
+/// dawdles between items and, before it ends, waits (a bounded while) until every item
+/// made so far has been consumed, so that the consumers are asleep in recv when the
+/// channel closes.
+struct Producer {
+    id: usize,
+    next: usize,
+    count: usize,
+    slow: bool,
+    made: Arc<AtomicUsize>,
+    consumed: Arc<AtomicUsize>,
+}
+
+impl Iterator for Producer {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.next == self.count {
+            if self.slow {
+                for _ in 0..20_000 {
+                    if self.consumed.load(Ordering::SeqCst) >= self.made.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    thread::yield_now();
+                }
+                for _ in 0..20 {
+                    thread::yield_now();
+                }
+            }
+            return None;
+        }
+        if self.slow {
+            dawdle(50);
+        }
+        self.made.fetch_add(1, Ordering::SeqCst);
+        self.next += 1;
+        Some((self.id, self.next - 1))
+    }
+}
+
+hidden_test! {
+    /// 300 pipelines through run: 3 producers x 40 items, 3 consumers, bound 2, turn by
+    /// turn with slow consumers (the queue is full when it closes) and slow producers
+    /// (the consumers are asleep when it closes). Each run returns, every item is
+    /// consumed exactly once, each consumer gets each producer's items in order, and the
+    /// 3 consumers are 3 threads of their own that work at the same time.
+    fn run_stops_every_consumer_and_loses_nothing() {
+        const PRODUCERS: usize = 3;
+        const CONSUMERS: usize = 3;
+        const EACH: usize = 40;
+        let caller = thread::current().id();
+        for round in 0..300 {
+            let slow_producers = round % 2 == 1;
+            let made = Arc::new(AtomicUsize::new(0));
+            let consumed = Arc::new(AtomicUsize::new(0));
+            let producers: Vec<Producer> = (0..PRODUCERS)
+                .map(|id| Producer {
+                    id,
+                    next: 0,
+                    count: EACH,
+                    slow: slow_producers,
+                    made: Arc::clone(&made),
+                    consumed: Arc::clone(&consumed),
+                })
+                .collect();
+            // The first CONSUMERS calls of consume meet at a barrier: they can only all
+            // get there from CONSUMERS different threads running at once.
+            let meet = Arc::new(Barrier::new(CONSUMERS));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let on_caller = Arc::new(AtomicBool::new(false));
+            let threads = Arc::new(Mutex::new(Vec::new()));
+            let consume = {
+                let (consumed, meet, calls) = (Arc::clone(&consumed), meet, calls);
+                let (on_caller, threads) = (Arc::clone(&on_caller), Arc::clone(&threads));
+                move |_: &(usize, usize)| {
+                    let me = thread::current().id();
+                    if me == caller {
+                        on_caller.store(true, Ordering::SeqCst);
+                    } else if calls.fetch_add(1, Ordering::SeqCst) < CONSUMERS {
+                        threads.lock().unwrap().push(me);
+                        meet.wait();
+                    }
+                    if !slow_producers {
+                        dawdle(200);
+                    }
+                    consumed.fetch_add(1, Ordering::SeqCst);
+                }
+            };
+            let got = run(producers, CONSUMERS, 2, consume);
+            assert!(
+                !on_caller.load(Ordering::SeqCst),
+                "consume ran on the thread that called run: run starts a thread for every \
+                 producer and every consumer, which meet only in the channel"
+            );
+            let got = match got {
+                Ok(got) => got,
+                Err(e) => panic!("run(3 producers, 3 consumers, bound 2) gave Err({e:?})"),
+            };
+            assert_eq!(
+                got.len(),
+                CONSUMERS,
+                "run with {CONSUMERS} consumers must return one list per consumer"
+            );
+            let threads = threads.lock().unwrap();
+            assert!(
+                threads.iter().all(|t| *t != caller),
+                "consume ran on the caller's thread"
+            );
+            let mut seen = HashMap::new();
+            for (c, items) in got.iter().enumerate() {
+                let mut last = [None; PRODUCERS];
+                for &(p, i) in items {
+                    *seen.entry((p, i)).or_insert(0) += 1;
+                    assert!(
+                        p < PRODUCERS && last[p] < Some(i),
+                        "round {round}: consumer {c} got producer {p}'s item {i} after its \
+                         item {:?}: each producer's items must arrive in the order it sent \
+                         them (a FIFO queue: push at the back, take from the front)",
+                        last[p.min(PRODUCERS - 1)]
+                    );
+                    last[p] = Some(i);
+                }
+            }
+            let twice = seen.values().filter(|n| **n > 1).count();
+            let lost = PRODUCERS * EACH - seen.len();
+            assert!(
+                twice == 0 && lost == 0,
+                "round {round} ({}): of {} items, {lost} were never consumed and {twice} \
+                 were consumed more than once. Every item is consumed exactly once; {}",
+                if slow_producers { "slow producers" } else { "slow consumers" },
+                PRODUCERS * EACH,
+                EARLY_END
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// 20 rounds: 4 producers send into a channel of bound 2 that nobody reads, until all
+    /// 4 wait in send; then the only Receiver is dropped: each send returns
+    /// Err(SendError(its item)), and exactly 2 sends ever succeeded.
+    fn dropping_the_receiver_fails_every_blocked_sender() {
+        const PRODUCERS: usize = 4;
+        const BOUND: usize = 2;
+        const LIMIT: usize = 10_000;
+        for round in 0..20 {
+            let (tx, rx) = channel(BOUND);
+            let attempts = Arc::new(AtomicUsize::new(0));
+            let sent = Arc::new(AtomicUsize::new(0));
+            let producers: Vec<_> = (0..PRODUCERS)
+                .map(|_| {
+                    let (tx, attempts, sent) =
+                        (tx.clone(), Arc::clone(&attempts), Arc::clone(&sent));
+                    thread::spawn(move || {
+                        for i in 0..LIMIT {
+                            attempts.fetch_add(1, Ordering::SeqCst);
+                            match tx.send(i) {
+                                Ok(()) => sent.fetch_add(1, Ordering::SeqCst),
+                                Err(SendError(back)) => return Some((i, back)),
+                            };
+                        }
+                        None
+                    })
+                })
+                .collect();
+            drop(tx);
+            // Wait until every producer is inside a send that cannot succeed (or, with a
+            // channel that never fills, until they have sent far too much).
+            while attempts.load(Ordering::SeqCst) < BOUND + PRODUCERS {
+                thread::yield_now();
+            }
+            for _ in 0..50 {
+                thread::yield_now();
+            }
+            drop(rx);
+            for p in producers {
+                match p.join().expect("a producer thread panicked") {
+                    Some((i, back)) => assert_eq!(
+                        back, i,
+                        "send({i}) failed but gave back {back}, not the item it was sent"
+                    ),
+                    None => panic!(
+                        "a producer sent {LIMIT} items into a channel of bound {BOUND} that \
+                         nobody reads, and every send returned Ok: send must wait while the \
+                         queue is full, and fail once every Receiver is gone"
+                    ),
+                }
+            }
+            let sent = sent.load(Ordering::SeqCst);
+            assert_eq!(
+                sent, BOUND,
+                "round {round}: nobody ever received from a channel of bound {BOUND}, yet \
+                 {sent} sends returned Ok: only {BOUND} items fit; the others must wait, and \
+                 return Err(SendError(item)) when the last Receiver is dropped"
+            );
+        }
+    }
+}
