@@ -138,3 +138,31 @@ fn run_refuses_zero_consumers_and_zero_bound() {
         Err(RunError::ZeroBound)
     );
 }
+
+/// The same calls on this channel and on crossbeam's bounded channel give the same
+/// answers: crossbeam is the reference this kata copies.
+#[test]
+fn answers_like_crossbeams_bounded_channel() {
+    let (tx, rx) = channel(2);
+    let (ctx, crx) = crossbeam::channel::bounded(2);
+    for round in 0..3u32 {
+        for item in 0..3 {
+            let mine = tx.try_send(round * 10 + item).is_ok();
+            let reference = ctx.try_send(round * 10 + item).is_ok();
+            assert_eq!(
+                mine, reference,
+                "try_send #{item} of round {round}: Ok here is {mine}, in crossbeam {reference}"
+            );
+        }
+        for _ in 0..3 {
+            let mine = rx.try_recv().ok();
+            let reference = crx.try_recv().ok();
+            assert_eq!(mine, reference, "try_recv in round {round}");
+        }
+    }
+    drop((tx, ctx));
+    assert!(
+        rx.try_recv().is_err() && crx.try_recv().is_err(),
+        "both are closed and empty"
+    );
+}
