@@ -101,13 +101,14 @@ fn every_mutant_is_caught_by_the_tests_that_name_its_bug() {
         }
     }
     // Round r grades the r-th mutant of every kata that has one: one build per round.
-    // Rounds run three at a time: most of a round's time is spent waiting for mutants that
-    // hang to reach their time limit, and no verdict depends on speed.
+    // Rounds run two at a time: most of a round's time is spent waiting for mutants that
+    // hang to reach their time limit, and no verdict depends on speed (more at once would
+    // only crowd two cores further).
     let rounds = mutants.values().map(Vec::len).max().unwrap_or(0);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let wrong = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..3 {
+        for _ in 0..2 {
             scope.spawn(|| loop {
                 let round = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if round >= rounds {

@@ -240,11 +240,11 @@ fn dawdle(spins: usize) {
 }
 
 hidden_test! {
-    /// 4 producers x 5 000 items into a channel of bound 4, one slow consumer: len()
+    /// 4 producers x 1 000 items into a channel of bound 4, one slow consumer: len()
     /// never exceeds 4, seen from either side, and every item arrives.
     fn queue_never_exceeds_its_bound() {
         const PRODUCERS: usize = 4;
-        const EACH: usize = 5_000;
+        const EACH: usize = 1_000;
         const BOUND: usize = 4;
         let (tx, rx) = channel(BOUND);
         let most = Arc::new(AtomicUsize::new(0));
@@ -290,11 +290,11 @@ hidden_test! {
 }
 
 hidden_test! {
-    /// 4 producers x 5 000 numbered items, bound 8, one consumer: every item arrives
+    /// 4 producers x 1 000 numbered items, bound 8, one consumer: every item arrives
     /// exactly once, and each producer's items in the order it sent them.
     fn one_consumer_gets_every_item_once_in_order() {
         const PRODUCERS: usize = 4;
-        const EACH: usize = 5_000;
+        const EACH: usize = 1_000;
         let (tx, rx) = channel(8);
         let start = Arc::new(Barrier::new(PRODUCERS + 1));
         let producers: Vec<_> = (0..PRODUCERS)
@@ -385,7 +385,7 @@ impl Iterator for Producer {
 }
 
 hidden_test! {
-    /// 300 pipelines through run: 3 producers x 40 items, 3 consumers, bound 2, turn by
+    /// 100 pipelines through run: 3 producers x 40 items, 3 consumers, bound 2, turn by
     /// turn with slow consumers (the queue is full when it closes) and slow producers
     /// (the consumers are asleep when it closes). Each run returns, every item is
     /// consumed exactly once, each consumer gets each producer's items in order, and the
@@ -395,7 +395,7 @@ hidden_test! {
         const CONSUMERS: usize = 3;
         const EACH: usize = 40;
         let caller = thread::current().id();
-        for round in 0..300 {
+        for round in 0..100 {
             let slow_producers = round % 2 == 1;
             let made = Arc::new(AtomicUsize::new(0));
             let consumed = Arc::new(AtomicUsize::new(0));
