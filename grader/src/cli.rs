@@ -201,8 +201,16 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
         Command::Doctor => {
             let p = crate::sandbox::protections();
             let yes = |b: bool| if b { "yes" } else { "no" };
-            let _ = writeln!(out, "PID and mount namespaces per test: {}", yes(p.namespaces));
-            let _ = writeln!(out, "tests run as a user of their own:  {}", yes(p.unprivileged_user));
+            let _ = writeln!(
+                out,
+                "PID and mount namespaces per test: {}",
+                yes(p.namespaces)
+            );
+            let _ = writeln!(
+                out,
+                "tests run as a user of their own:  {}",
+                yes(p.unprivileged_user)
+            );
             if let Some(note) = &p.note {
                 let _ = writeln!(out, "note: {note}");
             }

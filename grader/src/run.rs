@@ -357,7 +357,8 @@ fn signal_name(signal: i32) -> String {
 /// as lines a student can act on: which thread waits where in their code.
 fn explain_loom_deadlock(message: &str) -> Option<String> {
     let list = message.strip_prefix("deadlock; threads = ")?;
-    let mut lines = vec!["deadlock: no thread can go on. Where each thread is blocked:".to_string()];
+    let mut lines =
+        vec!["deadlock: no thread can go on. Where each thread is blocked:".to_string()];
     for entry in list.split("(Id(").skip(1) {
         let id: String = entry.chars().take_while(|c| c.is_ascii_digit()).collect();
         // The place is std's `Location { file: "…", line: 42, column: 13 }`.
@@ -370,8 +371,14 @@ fn explain_loom_deadlock(message: &str) -> Option<String> {
                 rest.chars().take_while(|c| c.is_ascii_digit()).collect()
             })
         };
-        let place = match (field("file", true), field("line", false), field("column", false)) {
-            (Some(file), Some(line), Some(column)) => Some(format!("{}:{line}:{column}", shorten_path(&file))),
+        let place = match (
+            field("file", true),
+            field("line", false),
+            field("column", false),
+        ) {
+            (Some(file), Some(line), Some(column)) => {
+                Some(format!("{}:{line}:{column}", shorten_path(&file)))
+            }
             _ => None,
         };
         let state = if entry.contains("Terminated") {
@@ -383,7 +390,11 @@ fn explain_loom_deadlock(message: &str) -> Option<String> {
         } else {
             "is runnable".to_string()
         };
-        let who = if id == "0" { "the test's main thread".to_string() } else { format!("thread {id}") };
+        let who = if id == "0" {
+            "the test's main thread".to_string()
+        } else {
+            format!("thread {id}")
+        };
         lines.push(format!("  {who} {state}"));
     }
     Some(lines.join("\n"))
@@ -490,7 +501,11 @@ pub fn verdict(
             // holds one of its Arcs (loom issue 291): that is a deadlock, not a crash.
             if let Some(p) = proof.panic.as_ref().filter(|p| p.2.contains("deadlock")) {
                 let described = describe_panic(p);
-                let message = if described.starts_with("deadlock") { described } else { format!("deadlock: {described}") };
+                let message = if described.starts_with("deadlock") {
+                    described
+                } else {
+                    format!("deadlock: {described}")
+                };
                 return (Status::Fail, message);
             }
             // A panic that ends in an abort (a second panic while unwinding, as loom's
@@ -534,8 +549,14 @@ mod tests {
     fn loom_deadlocks_point_at_the_students_lines() {
         let message = "deadlock; threads = [(Id(0), Blocked(Location(Some(Location { file: \"/w/ws/x/katas/deadlock/src/lib.rs\", line: 42, column: 13 })))), (Id(1), Blocked(Location(Some(Location { file: \"/w/ws/x/katas/deadlock/src/lib.rs\", line: 50, column: 9 })))), (Id(2), Terminated)]";
         let explained = explain_loom_deadlock(message).unwrap();
-        assert!(explained.contains("the test's main thread waits at src/lib.rs:42:13"), "{explained}");
-        assert!(explained.contains("thread 1 waits at src/lib.rs:50:9"), "{explained}");
+        assert!(
+            explained.contains("the test's main thread waits at src/lib.rs:42:13"),
+            "{explained}"
+        );
+        assert!(
+            explained.contains("thread 1 waits at src/lib.rs:50:9"),
+            "{explained}"
+        );
         assert!(explained.contains("thread 2 has finished"), "{explained}");
         assert_eq!(explain_loom_deadlock("assertion failed"), None);
     }
