@@ -13,7 +13,8 @@ pub struct TerminalOptions {
     pub suggest_hints: bool,
 }
 
-const SHORT_LINES: usize = 3;
+/// Lines of each failure message shown by `grade`; `check` shows them all.
+const SHORT_LINES: usize = 1;
 
 pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
     let mut out = String::new();
