@@ -89,8 +89,9 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             if shown < lines.len() {
                 let _ = writeln!(
                     out,
-                    "      … ({} more lines: `grader check {}`)",
+                    "      … ({} more line{}: `grader check {}`)",
                     lines.len() - shown,
+                    if lines.len() - shown == 1 { "" } else { "s" },
                     test.kata
                 );
             }
