@@ -1,4 +1,5 @@
-//! Mutant: `sell` checks for a ticket, then takes it in a second step: two windows sell the last one.
+//! Mutant: `sell` checks how many tickets are left, then writes back one less: two windows
+//! that read the same count both sell, at every sale (the stub's check-then-act).
 //! expect-fail: race_loom::last_ticket_is_sold_once, race_loom::three_windows_sell_two_tickets, race_stress::eight_windows_never_oversell, race_stress::many_sell_outs
 
 use kata_sync::atomic::{AtomicU64, Ordering};
@@ -64,10 +65,11 @@ impl TicketOffice {
     /// Check and sale in one compare-and-swap loop: the decrement happens only if the
     /// count is still the one that was checked.
     pub fn sell(&self) -> bool {
-        if self.left.load(Ordering::SeqCst) == 0 {
+        let left = self.left.load(Ordering::SeqCst);
+        if left == 0 {
             return false;
         }
-        self.left.fetch_sub(1, Ordering::SeqCst);
+        self.left.store(left - 1, Ordering::SeqCst);
         true
     }
 
