@@ -12,7 +12,8 @@ cargo test -q --test grading --no-run >/dev/null 2>&1
 for i in $(seq 1 "$runs"); do
   start=$(date +%s)
   if KATA_PRINT_SCORES=1 cargo test -q --test grading -- --nocapture --test-threads 1 >"$out/run-$i.log" 2>&1; then verdict=ok; else verdict=FAILED; fi
-  grep '^score ' "$out/run-$i.log" | sort >"$out/scores-$i.txt" || true
+  # (-o: libtest may print its "test … " prefix on the same line)
+  grep -o 'score .*' "$out/run-$i.log" | sort >"$out/scores-$i.txt" || true
   echo "run $i: $verdict in $(( $(date +%s) - start ))s: $(grep -c . "$out/scores-$i.txt") grades, $(md5sum <"$out/scores-$i.txt" | cut -c1-8)"
 done
 same=yes
