@@ -48,18 +48,7 @@ impl std::fmt::Display for Bypass {
 /// Scans every `.rs` file under `src` (names shown relative to `src`'s parent).
 pub fn scan(src: &Path) -> Vec<Bypass> {
     let mut found = Vec::new();
-    let mut files = Vec::new();
-    collect_rs(src, &mut files);
-    files.sort();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let shown = file
-            .strip_prefix(src.parent().unwrap_or(src))
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+    for (shown, text) in rust_sources(src) {
         found.extend(
             scan_text(&text)
                 .into_iter()
@@ -74,7 +63,27 @@ pub fn scan(src: &Path) -> Vec<Bypass> {
     found
 }
 
-pub(crate) fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// Every `.rs` file under `src`, in name order, as (name relative to `src`'s parent, text).
+/// Shared by the source readers: this check and [`crate::source_audit`].
+pub(crate) fn rust_sources(src: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect_rs(src, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let shown = file
+                .strip_prefix(src.parent().unwrap_or(src))
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            Some((shown, text))
+        })
+        .collect()
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -476,10 +476,7 @@ fn processes() -> impl Iterator<Item = ProcInfo> {
 }
 
 fn has_marker(pid: i32, marker: &str) -> bool {
-    let needle = format!("{RUN_MARKER_VAR}={marker}");
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|env| env.split(|&b| b == 0).any(|var| var == needle.as_bytes()))
-        .unwrap_or(false)
+    marker_of(pid).as_deref() == Some(marker)
 }
 
 /// Markers of the runs under way: their adopted orphans may still be part of a legitimate

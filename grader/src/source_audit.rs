@@ -6,7 +6,7 @@
 //! allowed only with a plain relative string literal that stays inside `src/`, and
 //! `#[path]` not at all. This is a reading of the source (comments and strings skipped).
 
-use crate::facade_check::{collect_rs, strip_comments_and_strings};
+use crate::facade_check::{rust_sources, strip_comments_and_strings};
 use std::path::Path;
 
 /// One refused place: `file:line: why`.
@@ -25,19 +25,8 @@ impl std::fmt::Display for Refusal {
 
 /// Audits every `.rs` file under `src`.
 pub fn audit(src: &Path) -> Vec<Refusal> {
-    let mut files = Vec::new();
-    collect_rs(src, &mut files);
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let shown = file
-            .strip_prefix(src.parent().unwrap_or(src))
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+    for (shown, text) in rust_sources(src) {
         out.extend(audit_text(&text).into_iter().map(|(line, why)| Refusal {
             file: shown.clone(),
             line,
