@@ -49,8 +49,8 @@ fn every_status() -> Report {
         test("race_stress::hangs", Checker::Stress, Status::Timeout, 0, 1, "did not finish within 20s and was stopped"),
         test("race_stress::aborts", Checker::Stress, Status::Crash, 0, 1, "the test process was killed by SIGSEGV"),
         test("race_stress::never_ran", Checker::Stress, Status::NotRun, 0, 1, "the submission has no race/src/lib.rs"),
-        test("race_stress::broken", Checker::Stress, Status::CompileError, 0, 1, "error[E0425]: cannot find value `x`"),
-        test("race_stress::broken_too", Checker::Stress, Status::CompileError, 0, 1, "error[E0425]: cannot find value `x`"),
+        test("race_stress::broken", Checker::Stress, Status::CompileError, 0, 1, "error[E0425]: cannot find value `x` in this scope\n --> src/lib.rs:12:9\n   |\n12 |         x += 1;\n   |         ^ not found in this scope"),
+        test("race_stress::broken_too", Checker::Stress, Status::CompileError, 0, 1, "error[E0425]: cannot find value `x` in this scope\n --> src/lib.rs:12:9\n   |\n12 |         x += 1;\n   |         ^ not found in this scope"),
     ];
     Report {
         schema_version: report::SCHEMA_VERSION,

@@ -13,8 +13,19 @@ pub struct TerminalOptions {
     pub suggest_hints: bool,
 }
 
-/// Lines of each failure message shown by `grade`; `check` shows them all.
-const SHORT_LINES: usize = 1;
+/// What `grade` shows of a failure message (`check` shows it all): its first line, and
+/// for a compiler error the `--> file:line:col` line too, so the student knows where to look.
+fn short_view<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut shown: Vec<&str> = lines.iter().take(1).copied().collect();
+    if let Some(location) = lines
+        .iter()
+        .skip(1)
+        .find(|line| line.trim_start().starts_with("--> "))
+    {
+        shown.push(location);
+    }
+    shown
+}
 
 pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
     let mut out = String::new();
@@ -79,19 +90,19 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             }
             let lines: Vec<&str> = test.message.lines().collect();
             let shown = if options.full_messages {
-                lines.len()
+                lines.clone()
             } else {
-                SHORT_LINES.min(lines.len())
+                short_view(&lines)
             };
-            for line in &lines[..shown] {
+            for line in &shown {
                 let _ = writeln!(out, "      {line}");
             }
-            if shown < lines.len() {
+            let hidden = lines.len() - shown.len();
+            if hidden > 0 {
                 let _ = writeln!(
                     out,
-                    "      … ({} more line{}: `grader check {}`)",
-                    lines.len() - shown,
-                    if lines.len() - shown == 1 { "" } else { "s" },
+                    "      … ({hidden} more line{}: `grader check {}`)",
+                    if hidden == 1 { "" } else { "s" },
                     test.kata
                 );
             }
