@@ -287,10 +287,20 @@ pub fn run(
     };
 
     let limits_for_child = limits.clone();
+    let grader = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (fcntl, setrlimit, and the sandbox's syscalls).
+    // async-signal-safe functions (prctl, getppid, fcntl, setrlimit, and the sandbox's
+    // syscalls).
     unsafe {
         command.pre_exec(move || {
+            // If the grader dies (Ctrl-C, a cancelled CI job, SIGKILL), so does this run,
+            // hanging or not: the wall-clock limit is the grader's, and dies with it. The
+            // sandbox's init passes it on to everything in the test's namespace.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+                || libc::getppid() != grader
+            {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
             for &fd in &child_fds {
                 if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
                     return Err(io::Error::last_os_error());

@@ -127,6 +127,8 @@ impl Prepared {
             write_file(&self.gid_map_path, self.gid_map.as_bytes())?;
         }
         let _ = (self.outer_uid, self.outer_gid);
+        // A change of credentials may clear the parent-death signal set before unshare.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         // Our mounts must not leak back into the grader's namespace.
         check(libc::mount(
             std::ptr::null(),
@@ -179,8 +181,10 @@ impl Prepared {
             libc::_exit(0);
         }
 
-        // Q: PID 1 of the new namespace. A fresh /proc, so that the test's pids and
-        // /proc agree.
+        // Q: PID 1 of the new namespace. It goes when P goes (P goes when the grader
+        // does), and the kernel then kills everything in the namespace.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // A fresh /proc, so that the test's pids and /proc agree.
         libc::mount(
             c"proc".as_ptr(),
             c"/proc".as_ptr(),
