@@ -59,50 +59,44 @@ hidden_test! {
     }
 }
 
-hidden_test! {
-    /// Sixteen rounds of eight windows, started together, selling a million tickets until
-    /// sold out: exactly a million sales each round, then the office refuses. (Rounds, not
-    /// one long sell-out: on a crowded machine the eight threads may share one core, and
-    /// each round's start makes them race again.)
-    fn eight_windows_never_oversell() {
-        for round in 0..16 {
-            let office = Arc::new(TicketOffice::new(1_000_000));
-            let shared = Arc::clone(&office);
-            let sold: u64 = together(8, move || {
-                let mut sold = 0u64;
-                while shared.sell() {
-                    sold += 1;
-                }
-                sold
-            })
-            .into_iter()
-            .sum();
-            assert_eq!(sold, 1_000_000, "round {round}: 8 windows sold {sold} tickets out of 1000000");
-            assert_eq!(office.left(), 0, "round {round}: left() once every window saw the office sold out");
-            assert!(!office.sell(), "round {round}: the sold-out office sold one more ticket");
-            assert_eq!(office.left(), 0, "round {round}: left() after a refused sale");
-        }
+/// `rounds` times, `windows` windows started together sell `tickets` tickets until the
+/// office refuses: each round must sell exactly `tickets`, leave none, and refuse one more.
+/// (Many rounds, not one long sell-out: on a crowded machine the windows may share one
+/// core, and each round's start makes them race again.)
+fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
+    for round in 0..rounds {
+        let office = Arc::new(TicketOffice::new(tickets));
+        let shared = Arc::clone(&office);
+        let sold: u64 = together(windows, move || {
+            // No window can rightly sell more than there are: an office that sells on
+            // past zero fails here rather than selling until the time limit.
+            let mut sold = 0u64;
+            while sold <= tickets && shared.sell() {
+                sold += 1;
+            }
+            sold
+        })
+        .into_iter()
+        .sum();
+        assert_eq!(sold, tickets, "round {round}: {windows} windows sold {sold} tickets out of {tickets}");
+        assert_eq!(office.left(), 0, "round {round}: left() once every window saw the office sold out");
+        assert!(!office.sell(), "round {round}: the sold-out office sold one more ticket");
+        assert_eq!(office.left(), 0, "round {round}: left() after a refused sale");
     }
 }
 
 hidden_test! {
-    /// 200 rounds of 4 windows racing for 100 000 tickets: every round sells exactly that.
-    /// (A round is short: on a crowded machine a racy office may survive a few, not 200.)
+    /// Sixteen sell-outs of a million tickets by eight windows.
+    fn eight_windows_never_oversell() {
+        sell_outs(16, 8, 1_000_000);
+    }
+}
+
+hidden_test! {
+    /// Twenty-four sell-outs of a million tickets by four windows. (Rounds of 100 000 were
+    /// too short: each fits in one time slice, and on a crowded machine a racy office
+    /// once survived 101 of them in a row.)
     fn many_sell_outs() {
-        for round in 0..200 {
-            let office = Arc::new(TicketOffice::new(100_000));
-            let shared = Arc::clone(&office);
-            let sold: u64 = together(4, move || {
-                let mut sold = 0u64;
-                while shared.sell() {
-                    sold += 1;
-                }
-                sold
-            })
-            .into_iter()
-            .sum();
-            assert_eq!(sold, 100_000, "round {round}: 4 windows sold {sold} of 100000 tickets");
-            assert_eq!(office.left(), 0, "round {round}: left() after the sell-out");
-        }
+        sell_outs(24, 4, 1_000_000);
     }
 }
