@@ -10,7 +10,6 @@ use grader::run::Status;
 use grader::GradeOptions;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every test's time limit during these grades: long enough for the solution's tests,
@@ -114,43 +113,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
         }
     }
-}
-
-/// Processes that a grade started and that are still alive: they carry the grader's run
-/// marker (`<kata>-<test>-<random>`) in their environment, starting with `prefix`.
-fn survivors(prefix: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if status
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains("Z"))
-        {
-            continue;
-        }
-        let uid: u32 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let marked = env
-            .split(|&b| b == 0)
-            .any(|v| v.starts_with(format!("KATA_GRADER_RUN={prefix}").as_bytes()));
-        // Only this test's grades: other grades may run on the machine at the same time.
-        if marked {
-            found.push(format!(
-                "pid {pid} uid {uid}: {}",
-                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                    .unwrap_or_default()
-                    .replace('\0', " ")
-            ));
-        }
-    }
-    found
 }
 
 fn file_digest(path: &Path) -> Vec<u8> {
@@ -280,72 +242,4 @@ fn hostile_submissions_cost_only_their_own_tests() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-/// Set in the child process that `a_killed_grader_leaves_no_process` starts, then kills.
-const GRADE_TO_BE_KILLED: &str = "KATA_GRADE_TO_BE_KILLED";
-
-#[test]
-#[ignore = "run, then killed, by a_killed_grader_leaves_no_process"]
-fn a_grade_to_be_killed() {
-    if std::env::var_os(GRADE_TO_BE_KILLED).is_some() {
-        grade(Source::Exercises, &["deadlock".to_string()], "killed");
-    }
-}
-
-/// A grader stopped by Ctrl-C, a cancelled CI job or SIGKILL takes its tests with it,
-/// hanging ones too: their wall-clock limit was the grader's to enforce. The deadlock
-/// stub's stress tests hang (a real deadlock), so one is running when the grader is killed.
-#[test]
-fn a_killed_grader_leaves_no_process() {
-    let pause = || std::thread::sleep(Duration::from_millis(50));
-    let mut grader = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_grade_to_be_killed",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(GRADE_TO_BE_KILLED, "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Long enough for a cold build of the deadlock kata's hidden tests.
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let hanging: Vec<String> = course()
-        .kata("deadlock")
-        .unwrap()
-        .suites
-        .iter()
-        .filter(|s| s.name == "deadlock_stress")
-        .flat_map(|s| s.tests.iter().map(|t| format!("deadlock-{t}-")))
-        .collect();
-    while hanging.iter().all(|marker| survivors(marker).is_empty()) {
-        if let Some(status) = grader.try_wait().unwrap() {
-            panic!(
-                "the grade ended ({status}) before a hanging stress test of the deadlock stub ran"
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no stress test of the deadlock stub ran within 900 s"
-        );
-        pause();
-    }
-    grader.kill().unwrap();
-    grader.wait().unwrap();
-    let killed = Instant::now();
-    loop {
-        let left = survivors("deadlock-");
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(10),
-            "10 s after the grader was killed, processes it started still run:\n  {}",
-            left.join("\n  ")
-        );
-        pause();
-    }
 }

@@ -135,3 +135,40 @@ pub fn describe(report: &Report, kata: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Processes that a grade started and that are still alive: they carry the grader's run
+/// marker (`<kata>-<test>-<random>`) in their environment, starting with `prefix`.
+pub fn survivors(prefix: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("Z"))
+        {
+            continue;
+        }
+        let uid: u32 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let marked = env
+            .split(|&b| b == 0)
+            .any(|v| v.starts_with(format!("KATA_GRADER_RUN={prefix}").as_bytes()));
+        // Only this test's grades: other grades may run on the machine at the same time.
+        if marked {
+            found.push(format!(
+                "pid {pid} uid {uid}: {}",
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
