@@ -139,6 +139,7 @@ pub fn describe(report: &Report, kata: &str) -> String {
 /// Processes that a grade started and that are still alive: they carry the grader's run
 /// marker (`<kata>-<test>-<random>`) in their environment, starting with `prefix`.
 pub fn survivors(prefix: &str) -> Vec<String> {
+    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -159,7 +160,7 @@ pub fn survivors(prefix: &str) -> Vec<String> {
         let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
         let marked = env
             .split(|&b| b == 0)
-            .any(|v| v.starts_with(format!("KATA_GRADER_RUN={prefix}").as_bytes()));
+            .any(|v| v.starts_with(wanted.as_bytes()));
         // Only this test's grades: other grades may run on the machine at the same time.
         if marked {
             found.push(format!(
