@@ -5,6 +5,7 @@
 
 use course_tests::*;
 use grader::plan::Source;
+use std::collections::{BTreeSet, HashMap};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,47 @@ fn a_grade_to_be_killed() {
     }
 }
 
+/// pid → (parent pid, start time) of every live process. The start time tells a process
+/// from a later one that got the same pid.
+fn processes() -> HashMap<u32, (u32, u64)> {
+    let mut all = HashMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, ppid, …, starttime (field 22).
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() == Some(&"Z") || fields.len() < 20 {
+            continue;
+        }
+        if let (Ok(ppid), Ok(start)) = (fields[1].parse(), fields[19].parse()) {
+            all.insert(pid, (ppid, start));
+        }
+    }
+    all
+}
+
+/// The live descendants of `root`, with their start times.
+fn descendants(root: u32) -> BTreeSet<(u32, u64)> {
+    let all = processes();
+    let mut found = BTreeSet::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (&pid, &(ppid, start)) in &all {
+            if ppid == parent && found.insert((pid, start)) {
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
 /// A grader stopped by Ctrl-C, a cancelled CI job or SIGKILL takes its tests with it,
 /// hanging ones too: their wall-clock limit was the grader's to enforce. The deadlock
 /// stub's stress tests hang (a real deadlock), so one is running when the grader is killed.
@@ -26,19 +68,12 @@ fn a_grade_to_be_killed() {
 fn a_killed_grader_leaves_no_process() {
     let pause = || std::thread::sleep(Duration::from_millis(50));
     let mut grader = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_grade_to_be_killed",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", "a_grade_to_be_killed", "--ignored"])
         .env(GRADE_TO_BE_KILLED, "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Long enough for a cold build of the deadlock kata's hidden tests.
-    let deadline = Instant::now() + Duration::from_secs(900);
     let hanging: Vec<String> = course()
         .kata("deadlock")
         .unwrap()
@@ -47,7 +82,23 @@ fn a_killed_grader_leaves_no_process() {
         .filter(|s| s.name == "deadlock_stress")
         .flat_map(|s| s.tests.iter().map(|t| format!("deadlock-{t}-")))
         .collect();
-    while hanging.iter().all(|marker| survivors(marker).is_empty()) {
+    // Other grades may run on this machine at the same time: only this grade's processes
+    // (its descendants) count.
+    let is_hanging_test = |pid: u32| {
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        env.split(|&b| b == 0).any(|v| {
+            hanging.iter().any(|marker| {
+                v.starts_with(format!("{}={marker}", grader::process::RUN_MARKER_VAR).as_bytes())
+            })
+        })
+    };
+    // Long enough for a cold build of the deadlock kata's hidden tests.
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let started = loop {
+        let family = descendants(grader.id());
+        if family.iter().any(|&(pid, _)| is_hanging_test(pid)) {
+            break family;
+        }
         if let Some(status) = grader.try_wait().unwrap() {
             panic!(
                 "the grade ended ({status}) before a hanging stress test of the deadlock stub ran"
@@ -58,12 +109,22 @@ fn a_killed_grader_leaves_no_process() {
             "no stress test of the deadlock stub ran within 900 s"
         );
         pause();
-    }
+    };
     grader.kill().unwrap();
     grader.wait().unwrap();
     let killed = Instant::now();
     loop {
-        let left = survivors("deadlock-");
+        let alive = processes();
+        let left: Vec<String> = started
+            .iter()
+            .filter(|(pid, start)| alive.get(pid).is_some_and(|&(_, s)| s == *start))
+            .map(|(pid, _)| {
+                let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " ");
+                format!("pid {pid}: {cmdline}")
+            })
+            .collect();
         if left.is_empty() {
             break;
         }
