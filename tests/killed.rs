@@ -5,7 +5,6 @@
 
 use course_tests::*;
 use grader::plan::Source;
-use std::collections::{BTreeSet, HashMap};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,47 +17,6 @@ fn a_grade_to_be_killed() {
     if std::env::var_os(GRADE_TO_BE_KILLED).is_some() {
         grade(Source::Exercises, &["deadlock".to_string()], "killed");
     }
-}
-
-/// pid → (parent pid, start time) of every live process. The start time tells a process
-/// from a later one that got the same pid.
-fn processes() -> HashMap<u32, (u32, u64)> {
-    let mut all = HashMap::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // After the command name in parentheses: state, ppid, …, starttime (field 22).
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.first() == Some(&"Z") || fields.len() < 20 {
-            continue;
-        }
-        if let (Ok(ppid), Ok(start)) = (fields[1].parse(), fields[19].parse()) {
-            all.insert(pid, (ppid, start));
-        }
-    }
-    all
-}
-
-/// The live descendants of `root`, with their start times.
-fn descendants(root: u32) -> BTreeSet<(u32, u64)> {
-    let all = processes();
-    let mut found = BTreeSet::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for (&pid, &(ppid, start)) in &all {
-            if ppid == parent && found.insert((pid, start)) {
-                frontier.push(pid);
-            }
-        }
-    }
-    found
 }
 
 /// A grader stopped by Ctrl-C, a cancelled CI job or SIGKILL takes its tests with it,

@@ -6,7 +6,7 @@ use grader::plan::Source;
 use grader::report::Report;
 use grader::run::Status;
 use grader::GradeOptions;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The course root: this repository.
@@ -136,40 +136,68 @@ pub fn describe(report: &Report, kata: &str) -> String {
         .join("\n")
 }
 
-/// Processes that a grade started and that are still alive: they carry the grader's run
-/// marker (`<kata>-<test>-<random>`) in their environment, starting with `prefix`.
-pub fn survivors(prefix: &str) -> Vec<String> {
-    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
-    let mut found = Vec::new();
+/// pid → (parent pid, start time) of every live process. The start time tells a process
+/// from a later one that got the same pid.
+pub fn processes() -> HashMap<u32, (u32, u64)> {
+    let mut all = HashMap::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if status
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains("Z"))
-        {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, ppid, …, starttime (field 22).
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() == Some(&"Z") || fields.len() < 20 {
             continue;
         }
-        let uid: u32 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let marked = env
-            .split(|&b| b == 0)
-            .any(|v| v.starts_with(wanted.as_bytes()));
-        // Only this test's grades: other grades may run on the machine at the same time.
-        if marked {
-            found.push(format!(
-                "pid {pid} uid {uid}: {}",
-                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                    .unwrap_or_default()
-                    .replace('\0', " ")
-            ));
+        if let (Ok(ppid), Ok(start)) = (fields[1].parse(), fields[19].parse()) {
+            all.insert(pid, (ppid, start));
+        }
+    }
+    all
+}
+
+/// The live descendants of `root`, with their start times.
+pub fn descendants(root: u32) -> BTreeSet<(u32, u64)> {
+    let all = processes();
+    let mut found = BTreeSet::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (&pid, &(ppid, start)) in &all {
+            if ppid == parent && found.insert((pid, start)) {
+                frontier.push(pid);
+            }
         }
     }
     found
+}
+
+/// Processes that a grade in this process started and that are still alive: they carry
+/// the grader's run marker (`<kata>-<test>-<random>`) in their environment, starting with
+/// `prefix`, and descend from this process (the grader is a child subreaper, so even an
+/// escaped orphan does). Other grades may run on the machine at the same time.
+pub fn survivors(prefix: &str) -> Vec<String> {
+    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
+    descendants(std::process::id())
+        .into_iter()
+        .filter(|&(pid, _)| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .unwrap_or_default()
+                .split(|&b| b == 0)
+                .any(|v| v.starts_with(wanted.as_bytes()))
+        })
+        .map(|(pid, _)| {
+            format!(
+                "pid {pid}: {}",
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " ")
+            )
+        })
+        .collect()
 }
