@@ -177,20 +177,24 @@ pub fn descendants(root: u32) -> BTreeSet<(u32, u64)> {
     found
 }
 
+/// Whether process `pid` carries a grader run marker (`<kata>-<test>-<random>`) that
+/// starts with `prefix`.
+pub fn carries_marker(pid: u32, prefix: &str) -> bool {
+    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .any(|v| v.starts_with(wanted.as_bytes()))
+}
+
 /// Processes that a grade in this process started and that are still alive: they carry
 /// the grader's run marker (`<kata>-<test>-<random>`) in their environment, starting with
 /// `prefix`, and descend from this process (the grader is a child subreaper, so even an
 /// escaped orphan does). Other grades may run on the machine at the same time.
 pub fn survivors(prefix: &str) -> Vec<String> {
-    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
     descendants(std::process::id())
         .into_iter()
-        .filter(|&(pid, _)| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .unwrap_or_default()
-                .split(|&b| b == 0)
-                .any(|v| v.starts_with(wanted.as_bytes()))
-        })
+        .filter(|&(pid, _)| carries_marker(pid, prefix))
         .map(|(pid, _)| {
             format!(
                 "pid {pid}: {}",
