@@ -177,14 +177,15 @@ pub fn descendants(root: u32) -> BTreeSet<(u32, u64)> {
     found
 }
 
-/// Whether process `pid` carries a grader run marker (`<kata>-<test>-<random>`) that
-/// starts with `prefix`.
-pub fn carries_marker(pid: u32, prefix: &str) -> bool {
-    let wanted = format!("{}={prefix}", grader::process::RUN_MARKER_VAR);
+/// The grader's run marker (`<kata>-<test>-<random>`) in the environment of process `pid`,
+/// if it has one.
+pub fn run_marker(pid: u32) -> Option<String> {
+    let wanted = format!("{}=", grader::process::RUN_MARKER_VAR);
     std::fs::read(format!("/proc/{pid}/environ"))
         .unwrap_or_default()
         .split(|&b| b == 0)
-        .any(|v| v.starts_with(wanted.as_bytes()))
+        .find_map(|v| v.strip_prefix(wanted.as_bytes()))
+        .map(|marker| String::from_utf8_lossy(marker).into_owned())
 }
 
 /// Processes that a grade in this process started and that are still alive: they carry
@@ -194,7 +195,7 @@ pub fn carries_marker(pid: u32, prefix: &str) -> bool {
 pub fn survivors(prefix: &str) -> Vec<String> {
     descendants(std::process::id())
         .into_iter()
-        .filter(|&(pid, _)| carries_marker(pid, prefix))
+        .filter(|&(pid, _)| run_marker(pid).is_some_and(|m| m.starts_with(prefix)))
         .map(|(pid, _)| {
             format!(
                 "pid {pid}: {}",
