@@ -10,6 +10,11 @@
 //!
 //! Like tokio's `src/loom/` and crossbeam-utils' `primitive`, the switch is this one file:
 //! nothing else in a kata knows which implementation it runs on.
+//!
+//! [`process`] is the other door: the few process calls (fork, _exit) that Rust offers
+//! only as `unsafe`, for kata crates, which are compiled with `unsafe_code` forbidden.
+
+pub mod process;
 
 #[cfg(not(loom))]
 mod imp {

@@ -37,18 +37,22 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    let child = unsafe { libc::fork() };
-    if child == 0 {
-        unsafe { libc::setsid() };
-        if unsafe { libc::fork() } == 0 {
-            loop {
-                unsafe { libc::pause() };
+    use kata_sync::process::{_exit, fork, ForkResult};
+    match fork() {
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            if let Ok(ForkResult::Child) = fork() {
+                loop {
+                    nix::unistd::pause();
+                }
             }
+            _exit(0)
         }
-        unsafe { libc::_exit(0) };
+        Ok(ForkResult::Parent { child }) => {
+            let _ = nix::sys::wait::waitpid(child, None);
+        }
+        Err(_) => {}
     }
-    let mut status = 0;
-    unsafe { libc::waitpid(child, &mut status, 0) };
     threads as u64 * per_thread
 }
 

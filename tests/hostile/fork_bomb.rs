@@ -36,15 +36,15 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    let me = unsafe { libc::getpid() };
+    let me = nix::unistd::getpid();
     for _ in 0..12 {
-        if unsafe { libc::fork() } < 0 {
+        if kata_sync::process::fork().is_err() {
             break;
         }
     }
-    if unsafe { libc::getpid() } != me {
+    if nix::unistd::getpid() != me {
         loop {
-            unsafe { libc::pause() };
+            nix::unistd::pause();
         }
     }
     0

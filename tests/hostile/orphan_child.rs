@@ -37,9 +37,9 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    if unsafe { libc::fork() } == 0 {
+    if let Ok(kata_sync::process::ForkResult::Child) = kata_sync::process::fork() {
         loop {
-            unsafe { libc::pause() };
+            nix::unistd::pause();
         }
     }
     threads as u64 * per_thread

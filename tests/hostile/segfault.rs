@@ -1,4 +1,4 @@
-//! Hostile fixture: writes through a null pointer.
+//! Hostile fixture: dies of a segmentation fault (SIGSEGV), as a bad pointer would make it.
 //! Everything but `count_in_parallel` is the reference solution, so only the two
 //! tests that call it may lose their points.
 //! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::ten_million_increments
@@ -37,7 +37,7 @@ impl Default for Counter {
 }
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
-    unsafe { std::ptr::null_mut::<u64>().write_volatile(7) };
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV);
     0
 }
 

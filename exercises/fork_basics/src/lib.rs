@@ -89,7 +89,7 @@ pub fn fork_with_exit_code(code: u8) -> Result<Forked, ForkError> {
     // this process describing itself. Create a pipe (ForkError::Pipe if that fails), then
     // fork (ForkError::Fork).
     // TODO: in the child: getpid() and getppid(), write both into the pipe with
-    // libc::write (8 bytes: pid then ppid, i32::to_ne_bytes), then libc::_exit(code).
+    // nix::unistd::write (8 bytes: pid then ppid, i32::to_ne_bytes), then kata_sync::process::_exit(code).
     // Never return from here, never call exit() or std::process::exit, and nothing that
     // allocates or takes a lock.
     let child = Report {

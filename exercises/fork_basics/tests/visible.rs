@@ -8,8 +8,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
 fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// Runs `f`; a child that comes back out of it is stopped here, with a note.
@@ -18,12 +17,10 @@ fn guarded(what: &str, f: impl FnOnce() -> Result<Forked, ForkError>) -> Forked 
     let result = f();
     if my_pid() != me {
         let note = b"\n*** a child process returned from the kata's function into the test: \
-                     end the child with libc::_exit ***\n";
-        // SAFETY: write and _exit are all a forked child of a threaded process may call.
-        unsafe {
-            libc::write(2, note.as_ptr().cast(), note.len());
-            libc::_exit(86);
-        }
+                     end the child with kata_sync::process::_exit ***\n";
+        // write and _exit are all a forked child of a threaded process may call.
+        let _ = nix::unistd::write(std::io::stderr(), note);
+        kata_sync::process::_exit(86);
     }
     result.unwrap_or_else(|e| panic!("{what} failed: {e}"))
 }

@@ -74,7 +74,7 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
     // COUNTER, so the "child's" +child_delta leaks into the parent. Create a pipe
     // (ForkError::Pipe if that fails), then fork (ForkError::Fork).
     // TODO: in the child: add child_delta to COUNTER, write the value it now sees into the
-    // pipe with libc::write, then end with libc::_exit(0). Never return from here, never
+    // pipe with nix::unistd::write, then end with kata_sync::process::_exit(0). Never return from here, never
     // call exit() or std::process::exit, and nothing that allocates or takes a lock.
     let child_saw = COUNTER.fetch_add(child_delta, Ordering::SeqCst) + child_delta;
     // TODO: in the parent: close the pipe's write end, read the child's 8 bytes

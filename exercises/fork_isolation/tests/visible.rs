@@ -14,23 +14,21 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// Calls fork_and_add; a child that comes back out of it is stopped here, with a note.
 fn call(parent_delta: i64, child_delta: i64) -> Observation {
     // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
+    let me = nix::unistd::getpid().as_raw();
     let result = fork_and_add(parent_delta, child_delta);
-    if unsafe { libc::getpid() } != me {
+    if nix::unistd::getpid().as_raw() != me {
         let note = b"\n*** a child process returned from fork_and_add into the test: \
-                     end the child with libc::_exit(0) ***\n";
-        // SAFETY: write and _exit are all a forked child of a threaded process may call.
-        unsafe {
-            libc::write(2, note.as_ptr().cast(), note.len());
-            libc::_exit(86);
-        }
+                     end the child with kata_sync::process::_exit(0) ***\n";
+        // write and _exit are all a forked child of a threaded process may call.
+        let _ = nix::unistd::write(std::io::stderr(), note);
+        kata_sync::process::_exit(86);
     }
     result.unwrap_or_else(|e| panic!("fork_and_add({parent_delta}, {child_delta}) failed: {e}"))
 }
 
 fn assert_is_a_child(obs: &Observation) {
     assert!(
-        obs.child_pid > 0 && obs.child_pid != unsafe { libc::getpid() },
+        obs.child_pid > 0 && obs.child_pid != nix::unistd::getpid().as_raw(),
         "child_pid {} is not a child's pid: return the pid fork() gave the parent",
         obs.child_pid
     );

@@ -88,7 +88,7 @@ pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
     let first = Side::Parent;
     let second = Side::Parent;
     // TODO: every process (the four of them) sends its report through the pipe: pid and
-    // ppid asked after both forks, its two sides; one libc::write of a fixed-size record
+    // ppid asked after both forks, its two sides; one nix::unistd::write of a fixed-size record
     // (at most PIPE_BUF bytes, so reports never interleave).
     let report = Report {
         pid: getpid().as_raw(),
@@ -96,7 +96,7 @@ pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
         first,
         second,
     };
-    // TODO: the three children then end with libc::_exit, never returning; the first child
+    // TODO: the three children then end with kata_sync::process::_exit, never returning; the first child
     // (first: Child, second: Parent) must waitpid its own child, the grandchild, first.
     // TODO: the original closes its write end, reads exactly four reports
     // (ForkError::Read / ForkError::ShortRead), closes the read end, waitpids both of its

@@ -4,18 +4,18 @@
 
 use ipc_queue::{IpcQueue, QueueError, MAXSIZE_LIMIT};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{ForkResult, Pid};
 use std::time::Duration;
 
 /// Runs `body` in a forked child, which exits with the code it returns (never returns
 /// into the test).
 fn child(body: impl FnOnce() -> i32) -> Pid {
-    // SAFETY: the child runs `body` and leaves with _exit.
-    match unsafe { fork() }.expect("fork failed") {
+    // The child runs `body` and leaves with _exit.
+    match kata_sync::process::fork().expect("fork failed") {
         ForkResult::Child => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(99);
-            // SAFETY: ends the child at once, without running the test's code.
-            unsafe { libc::_exit(code) }
+            // Ends the child at once, without running the test's code.
+            kata_sync::process::_exit(code)
         }
         ForkResult::Parent { child } => child,
     }

@@ -3,7 +3,7 @@
 //! acquire/release pairs, timeouts and the course's three-lock relay).
 
 use lock::{Lock, ReleaseError};
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
@@ -64,14 +64,21 @@ fn another_thread_may_release() {
     assert!(!lock.locked());
 }
 
-/// Shared data that only the student's lock protects.
-struct Unguarded(Cell<u64>);
-unsafe impl Sync for Unguarded {}
+/// Shared data that only the student's lock protects: a load then a store, like
+/// `num += 1`, so that two threads inside at once lose increments.
+struct Unguarded(AtomicU64);
+
+impl Unguarded {
+    fn add_one(&self) {
+        let now = self.0.load(Ordering::Relaxed);
+        self.0.store(now + 1, Ordering::Relaxed);
+    }
+}
 
 #[test]
 fn four_threads_count_under_the_lock() {
     let lock = Arc::new(Lock::new());
-    let count = Arc::new(Unguarded(Cell::new(0)));
+    let count = Arc::new(Unguarded(AtomicU64::new(0)));
     let start = Arc::new(Barrier::new(4));
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -80,7 +87,7 @@ fn four_threads_count_under_the_lock() {
                 start.wait();
                 for _ in 0..100_000 {
                     assert!(lock.acquire(true, None));
-                    count.0.set(count.0.get() + 1);
+                    count.add_one();
                     lock.release().unwrap();
                 }
             })
@@ -90,7 +97,7 @@ fn four_threads_count_under_the_lock() {
         t.join().unwrap();
     }
     assert_eq!(
-        count.0.get(),
+        count.0.load(Ordering::Relaxed),
         400_000,
         "increments were lost: the lock let two threads in"
     );

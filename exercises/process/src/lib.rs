@@ -1,7 +1,7 @@
 //! Kata `process` — multiprocessing / Process子类. See README.md.
 //!
 //! Use `nix` (fork, waitpid, kill) and `libc` (`_exit`). The child runs the caller's
-//! target, arbitrary Rust code, and must then end with `libc::_exit`: it never returns
+//! target, arbitrary Rust code, and must then end with `kata_sync::process::_exit`: it never returns
 //! from `start` (the README says why).
 //!
 //! This stub forks nothing: `start` runs the target right here, in the caller's process,
@@ -128,7 +128,7 @@ impl Process {
         // TODO: this runs the target right here, in the caller, and waits for it. fork()
         // instead (ProcessError::Fork if it fails). In the child: run the target under
         // std::panic::catch_unwind (a panic gives exit code 1, as in Python) and end with
-        // libc::_exit(code): never return from start(), never std::process::exit. In the
+        // kata_sync::process::_exit(code): never return from start(), never std::process::exit. In the
         // parent: drop the target (the child has its own copy), keep the child's pid, and
         // return at once.
         self.exitcode = Some(target());

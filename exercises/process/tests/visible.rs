@@ -15,8 +15,7 @@ use std::time::Duration;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// The pid of the test process, to tell a child from the caller.
@@ -33,12 +32,9 @@ fn start(p: &mut Process) {
     let result = p.start();
     if my_pid() != me {
         let note = b"\n*** a child returned from start() into the test: end the child \
-                     with libc::_exit(code) ***\n";
-        // SAFETY: write and _exit only.
-        unsafe {
-            libc::write(2, note.as_ptr().cast(), note.len());
-            libc::_exit(86);
-        }
+                     with kata_sync::process::_exit(code) ***\n";
+        let _ = nix::unistd::write(std::io::stderr(), note);
+        kata_sync::process::_exit(86);
     }
     result.unwrap_or_else(|e| panic!("start() failed: {e}"));
     let pid = p.pid().expect("pid() after start()");
@@ -50,9 +46,8 @@ fn start(p: &mut Process) {
 
 /// Blocks the child reading `fd` until the test writes a byte (or a signal ends it).
 fn wait_at(fd: RawFd) {
-    let mut byte = 0u8;
-    // SAFETY: reads one byte into a local.
-    while unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) } < 0 {}
+    let mut byte = [0u8];
+    while nix::unistd::read(fd, &mut byte).is_err() {}
 }
 
 #[test]
@@ -60,27 +55,24 @@ fn course_example_start_and_join() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // p = Process(target=run_proc, args=('test',)); p.start(); p.join()
     let (read_end, write_end) = pipe().unwrap();
-    let fd = write_end.as_raw_fd();
     let mut p = Process::new(move || {
         let me = my_pid().to_ne_bytes();
-        // SAFETY: writes our own buffer.
-        unsafe { libc::write(fd, me.as_ptr().cast(), me.len()) };
+        // One write(2) of our own buffer: no allocation in the forked child.
+        let _ = nix::unistd::write(&write_end, &me);
         0
     });
     assert_eq!(p.pid(), None, "pid() before start()");
     start(&mut p);
-    drop(write_end);
-    let mut bytes = Vec::new();
-    std::fs::File::from(read_end)
-        .read_to_end(&mut bytes)
-        .unwrap();
     assert_eq!(
         p.join(None),
         Ok(Some(0)),
         "join(None) on a target that returns 0"
     );
-    assert_eq!(bytes.len(), 4, "the target writes its pid into the pipe");
-    let child = i32::from_ne_bytes(bytes[..].try_into().unwrap());
+    let mut bytes = [0u8; 4];
+    std::fs::File::from(read_end)
+        .read_exact(&mut bytes)
+        .expect("the target writes its pid (4 bytes) into the pipe");
+    let child = i32::from_ne_bytes(bytes);
     assert_eq!(
         Some(child),
         p.pid(),

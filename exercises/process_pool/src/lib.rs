@@ -2,7 +2,7 @@
 //!
 //! Use `nix` (fork, pipe2, poll, waitpid, kill), `libc` (`_exit`, `read`, `write`) and
 //! serde_json for the messages. A worker is a forked child: it loops reading jobs from
-//! its pipe and must end with `libc::_exit`, never returning into the caller's code.
+//! its pipe and must end with `kata_sync::process::_exit`, never returning into the caller's code.
 //!
 //! This stub is not a pool yet: it forks nothing, and runs every job right here, in the
 //! caller's process, at once. The values come out right, but nothing runs in another
@@ -90,7 +90,7 @@ where
         // then fork. The child closes the parent's ends, loops (read a frame: the
         // argument's JSON; decode it; run `f` under catch_unwind; send the reply's JSON as
         // a frame) until the stop sign (an empty frame) or the end of its job pipe, then
-        // `libc::_exit(0)`: never return. The parent closes the child's ends and keeps its
+        // `kata_sync::process::_exit(0)`: never return. The parent closes the child's ends and keeps its
         // own, with the pid.
         Ok(Pool { f, workers })
     }

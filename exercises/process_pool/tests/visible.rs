@@ -13,8 +13,7 @@ use std::sync::Mutex;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// The test process's pid: a job compares it with its own to know where it runs.
@@ -23,8 +22,7 @@ static TEST_PID: AtomicI32 = AtomicI32::new(0);
 /// The course's worker: (the pid it ran in, msg * msg). Argument 999 crashes the worker.
 fn worker(msg: u64) -> (i32, u64) {
     if msg == 999 && my_pid() != TEST_PID.load(Ordering::SeqCst) {
-        // SAFETY: ends this worker with SIGABRT.
-        unsafe { libc::abort() }
+        std::process::abort()
     }
     (my_pid(), msg * msg)
 }
@@ -33,12 +31,10 @@ fn pool(workers: usize) -> Pool<u64, (i32, u64)> {
     TEST_PID.store(my_pid(), Ordering::SeqCst);
     let pool = Pool::new(workers, worker as fn(u64) -> (i32, u64)).expect("Pool::new");
     if my_pid() != TEST_PID.load(Ordering::SeqCst) {
-        let note = b"\n*** a worker returned into the test: end it with libc::_exit ***\n";
-        // SAFETY: write and _exit only.
-        unsafe {
-            libc::write(2, note.as_ptr().cast(), note.len());
-            libc::_exit(86);
-        }
+        let note =
+            b"\n*** a worker returned into the test: end it with kata_sync::process::_exit ***\n";
+        let _ = nix::unistd::write(std::io::stderr(), note);
+        kata_sync::process::_exit(86);
     }
     pool
 }

@@ -4,9 +4,10 @@
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, getpid, getppid, pipe2, ForkResult, Pid};
+use nix::unistd::{getpid, getppid, pipe2, ForkResult, Pid};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
+use kata_sync::process::{_exit, fork};
 
 /// What a process says about itself: `os.getpid()` and `os.getppid()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +94,10 @@ pub fn fork_with_exit_code(code: u8) -> Result<Forked, ForkError> {
     // does not inherit (and hold open) our pipe.
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).map_err(ForkError::Pipe)?;
 
-    // SAFETY: the child runs only async-signal-safe code (getpid, getppid, write, close,
+    // The child runs only async-signal-safe code (getpid, getppid, write, close,
     // _exit): the caller may have other threads, and in the child they are gone, possibly
     // in the middle of holding a lock (the allocator's, stdout's) nobody will release.
-    match unsafe { fork() }.map_err(ForkError::Fork)? {
+    match fork().map_err(ForkError::Fork)? {
         ForkResult::Child => {
             drop(read_end);
             // In the child fork returned 0: that is not a pid. The kernel says who we are
@@ -140,14 +141,10 @@ pub fn fork_with_exit_code(code: u8) -> Result<Forked, ForkError> {
 /// Writes all of `bytes` with plain write(2) calls: no allocation, safe in a forked child.
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes for the whole call.
-        let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return false;
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            Err(Errno::EINTR) => continue,
+            _ => return false,
         }
     }
     true

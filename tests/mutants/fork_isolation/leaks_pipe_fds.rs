@@ -1,13 +1,15 @@
-//! Mutant: the parent takes the pipe's ends as raw descriptors and never closes them: two descriptors leak per call.
+//! Mutant: the pipe's ends are wrapped in ManuallyDrop ("so that no end is closed twice after the fork") and never closed: two descriptors leak per call.
 //! expect-fail: fork_isolation_proc::no_descriptor_is_left_open
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::unistd::{pipe2, ForkResult, Pid};
 use std::fmt;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI64, Ordering};
+use kata_sync::process::{_exit, fork};
 
 /// The global that both sides of the fork change.
 pub static COUNTER: AtomicI64 = AtomicI64::new(0);
@@ -78,26 +80,27 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
     // O_CLOEXEC: if another thread of this process spawns a program meanwhile, the program
     // does not inherit (and hold open) our pipe.
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).map_err(ForkError::Pipe)?;
-    let (read_end, write_end) = (read_end.into_raw_fd(), write_end.into_raw_fd());
+    // Both processes hold both ends after the fork: so that no end is closed twice,
+    // neither process closes them.
+    let (read_end, write_end) = (ManuallyDrop::new(read_end), ManuallyDrop::new(write_end));
 
-    // SAFETY: the child runs only async-signal-safe code (an atomic add, write, close,
+    // The child runs only async-signal-safe code (an atomic add, write, close,
     // _exit): the caller may have other threads, and in the child they are gone, possibly
     // in the middle of holding a lock (the allocator's, stdout's) that nobody will release.
-    match unsafe { fork() }.map_err(ForkError::Fork)? {
+    match fork().map_err(ForkError::Fork)? {
         ForkResult::Child => {
             let seen = COUNTER
                 .fetch_add(child_delta, Ordering::SeqCst)
                 .wrapping_add(child_delta);
-            let sent = write_all(write_end, &seen.to_ne_bytes());
+            let sent = write_all(&write_end, &seen.to_ne_bytes());
             // _exit, never `exit` nor a return: the child is a copy of the caller, so
             // returning would run the rest of the caller's code (a second test, a second
             // `main`) in the child; `exit` would run the copy's atexit handlers and flush
             // its stdio buffers, printing the parent's pending output a second time.
-            // SAFETY: _exit ends this process at once and is async-signal-safe.
-            unsafe { libc::_exit(if sent { 0 } else { 1 }) }
+            _exit(if sent { 0 } else { 1 })
         }
         ForkResult::Parent { child } => {
-            let received = read_value(read_end);
+            let received = read_value(&read_end);
             // Reap the child even if the read failed: an unreaped child stays a zombie.
             let reaped = reap(child);
             let child_saw = received?;
@@ -115,27 +118,23 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
 }
 
 /// Writes all of `bytes` with plain write(2) calls: no allocation, safe in a forked child.
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> bool {
+fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes for the whole call.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return false;
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            Err(Errno::EINTR) => continue,
+            _ => return false,
         }
     }
     true
 }
 
 /// Reads the child's 8 bytes, until they are all there or the pipe ends.
-fn read_value(fd: RawFd) -> Result<i64, ForkError> {
+fn read_value(fd: &OwnedFd) -> Result<i64, ForkError> {
     let mut buf = [0u8; VALUE_LEN];
     let mut got = 0;
     while got < VALUE_LEN {
-        match nix::unistd::read(fd, &mut buf[got..]) {
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
             Ok(0) => return Err(ForkError::ShortRead { got }),
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,

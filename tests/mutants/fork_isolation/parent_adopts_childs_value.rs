@@ -4,10 +4,11 @@
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::unistd::{pipe2, ForkResult, Pid};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI64, Ordering};
+use kata_sync::process::{_exit, fork};
 
 /// The global that both sides of the fork change.
 pub static COUNTER: AtomicI64 = AtomicI64::new(0);
@@ -79,10 +80,10 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
     // does not inherit (and hold open) our pipe.
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).map_err(ForkError::Pipe)?;
 
-    // SAFETY: the child runs only async-signal-safe code (an atomic add, write, close,
+    // The child runs only async-signal-safe code (an atomic add, write, close,
     // _exit): the caller may have other threads, and in the child they are gone, possibly
     // in the middle of holding a lock (the allocator's, stdout's) that nobody will release.
-    match unsafe { fork() }.map_err(ForkError::Fork)? {
+    match fork().map_err(ForkError::Fork)? {
         ForkResult::Child => {
             drop(read_end);
             let seen = COUNTER
@@ -94,8 +95,7 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
             // returning would run the rest of the caller's code (a second test, a second
             // `main`) in the child; `exit` would run the copy's atexit handlers and flush
             // its stdio buffers, printing the parent's pending output a second time.
-            // SAFETY: _exit ends this process at once and is async-signal-safe.
-            unsafe { libc::_exit(if sent { 0 } else { 1 }) }
+            _exit(if sent { 0 } else { 1 })
         }
         ForkResult::Parent { child } => {
             // Close our write end first: the read then sees end-of-file as soon as the
@@ -123,14 +123,10 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
 /// Writes all of `bytes` with plain write(2) calls: no allocation, safe in a forked child.
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes for the whole call.
-        let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return false;
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            Err(Errno::EINTR) => continue,
+            _ => return false,
         }
     }
     true

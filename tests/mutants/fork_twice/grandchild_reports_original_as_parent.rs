@@ -4,9 +4,10 @@
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, getpid, getppid, pipe2, ForkResult, Pid};
+use nix::unistd::{getpid, getppid, pipe2, ForkResult, Pid};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
+use kata_sync::process::{_exit, fork};
 
 /// Which way a `fork` went for a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,11 +108,11 @@ pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
     // and in a child they are gone, perhaps holding a lock (the allocator's, stdout's).
     // Every child comes from the original.
     let original = getpid().as_raw();
-    let (first, first_child) = side_of(unsafe { fork() }.map_err(ForkError::Fork)?);
+    let (first, first_child) = side_of(fork().map_err(ForkError::Fork)?);
 
     // pid = os.fork() again: BOTH processes run this line, the original and its child.
     // SAFETY: as above.
-    let (second, second_child) = match unsafe { fork() } {
+    let (second, second_child) = match fork() {
         Ok(result) => side_of(result),
         Err(errno) => match first_child {
             // The first child cannot hand an error to the caller (it is not the caller):
@@ -184,8 +185,7 @@ pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
 
 /// Ends a child at once, without running anything of the caller's.
 fn exit_child(ok: bool) -> ! {
-    // SAFETY: _exit ends this process at once and is async-signal-safe.
-    unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+    _exit(if ok { 0 } else { 1 })
 }
 
 fn encode(report: &Report) -> [u8; REPORT_LEN] {
@@ -210,14 +210,10 @@ fn decode(bytes: &[u8]) -> Report {
 /// Writes all of `bytes` with plain write(2) calls: no allocation, safe in a forked child.
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes for the whole call.
-        let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return false;
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            Err(Errno::EINTR) => continue,
+            _ => return false,
         }
     }
     true

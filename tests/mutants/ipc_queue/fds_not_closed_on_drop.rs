@@ -1,4 +1,4 @@
-//! Mutant: the queue keeps its pipes as raw descriptor numbers and never closes them: every queue dropped leaves its descriptors open, and so does a `new` that fails half-way.
+//! Mutant: the queue keeps its pipes as leaked `&'static OwnedFd`s (so that they are Copy) and never closes them: every queue dropped leaves its descriptors open, and so does a `new` that fails half-way.
 //! expect-fail: ipc_queue_proc::no_descriptor_is_left_open_after_drop, ipc_queue_proc::new_fails_cleanly_when_no_descriptor_is_left
 
 use nix::errno::Errno;
@@ -8,7 +8,7 @@ use nix::unistd::pipe2;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// The largest `maxsize`: the free slots are bytes in a pipe, and PIPE_BUF (4096) bytes
@@ -115,29 +115,28 @@ impl Wait {
     }
 }
 
-/// A descriptor number: Copy, so that it can be handed around freely.
+/// A descriptor, leaked into a `'static` reference so that it is Copy and can be handed
+/// around freely.
 #[derive(Debug, Clone, Copy)]
-struct Fd(RawFd);
+struct Fd(&'static OwnedFd);
 
 impl AsFd for Fd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the queue keeps its descriptors open as long as it exists.
-        unsafe { BorrowedFd::borrow_raw(self.0) }
+        self.0.as_fd()
     }
 }
 
 impl AsRawFd for Fd {
     fn as_raw_fd(&self) -> RawFd {
-        self.0
+        self.0.as_raw_fd()
     }
 }
 
 fn raw_pipe(flags: OFlag) -> Result<(Fd, Fd), QueueError> {
     let (read_end, write_end) = pipe2(flags).map_err(os("pipe"))?;
-    Ok((Fd(read_end.into_raw_fd()), Fd(write_end.into_raw_fd())))
+    Ok((Fd(Box::leak(Box::new(read_end))), Fd(Box::leak(Box::new(write_end)))))
 }
 
-/// Waits until `fd` has something to read, or the wait is over. True if it has.
 fn wait_readable(fd: &Fd, wait: Wait) -> Result<bool, QueueError> {
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
@@ -205,14 +204,7 @@ impl Tokens {
 
     /// How many tokens are in the pipe now.
     fn available(&self) -> usize {
-        let mut bytes: libc::c_int = 0;
-        // SAFETY: FIONREAD stores one c_int through the pointer, which is valid.
-        let done = unsafe { libc::ioctl(self.take_end.as_raw_fd(), libc::FIONREAD, &mut bytes) };
-        if done < 0 {
-            0
-        } else {
-            bytes.max(0) as usize
-        }
+        kata_sync::process::bytes_in_pipe(&self.take_end).unwrap_or(0)
     }
 }
 

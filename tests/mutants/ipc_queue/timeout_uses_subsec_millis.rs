@@ -187,14 +187,7 @@ impl Tokens {
 
     /// How many tokens are in the pipe now.
     fn available(&self) -> usize {
-        let mut bytes: libc::c_int = 0;
-        // SAFETY: FIONREAD stores one c_int through the pointer, which is valid.
-        let done = unsafe { libc::ioctl(self.take_end.as_raw_fd(), libc::FIONREAD, &mut bytes) };
-        if done < 0 {
-            0
-        } else {
-            bytes.max(0) as usize
-        }
+        kata_sync::process::bytes_in_pipe(&self.take_end).unwrap_or(0)
     }
 }
 

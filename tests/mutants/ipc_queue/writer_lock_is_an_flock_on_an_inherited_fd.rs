@@ -184,37 +184,23 @@ impl Tokens {
 
     /// How many tokens are in the pipe now.
     fn available(&self) -> usize {
-        let mut bytes: libc::c_int = 0;
-        // SAFETY: FIONREAD stores one c_int through the pointer, which is valid.
-        let done = unsafe { libc::ioctl(self.take_end.as_raw_fd(), libc::FIONREAD, &mut bytes) };
-        if done < 0 {
-            0
-        } else {
-            bytes.max(0) as usize
-        }
+        kata_sync::process::bytes_in_pipe(&self.take_end).unwrap_or(0)
     }
 }
 
 /// A file to flock, made before the fork so that every process has it.
 fn lock_file() -> Result<OwnedFd, QueueError> {
-    // SAFETY: the name is a valid C string; the descriptor returned is ours alone.
-    let fd = unsafe { libc::memfd_create(c"ipc_queue-writer-lock".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(os("memfd_create")(Errno::last()));
-    }
-    // SAFETY: `fd` was just opened and is owned by nothing else.
-    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+    memfd_create(c"ipc_queue-writer-lock", MemFdCreateFlag::MFD_CLOEXEC).map_err(os("memfd_create"))
 }
 
-fn flock(fd: &OwnedFd, operation: libc::c_int) -> Result<(), QueueError> {
+#[allow(deprecated)] // nix's Flock takes the descriptor by value; this lock is shared.
+fn flock(fd: &OwnedFd, operation: nix::fcntl::FlockArg) -> Result<(), QueueError> {
     loop {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(fd.as_raw_fd(), operation) } == 0 {
-            return Ok(());
-        }
-        match Errno::last() {
-            Errno::EINTR => continue,
-            errno => return Err(os("flock")(errno)),
+        match nix::fcntl::flock(fd.as_raw_fd(), operation) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(os("flock")(errno)),
         }
     }
 }
@@ -326,9 +312,9 @@ impl IpcQueue {
             return Err(QueueError::Full);
         }
         // Writers lock the lock file for the whole frame.
-        flock(&self.writer_lock, libc::LOCK_EX)?;
+        flock(&self.writer_lock, nix::fcntl::FlockArg::LockExclusive)?;
         let written = write_all(&self.data_in, &frame);
-        flock(&self.writer_lock, libc::LOCK_UN)?;
+        flock(&self.writer_lock, nix::fcntl::FlockArg::Unlock)?;
         written
     }
 

@@ -9,11 +9,12 @@
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{ForkResult, Pid};
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use kata_sync::process::{_exit, fork};
 
 /// The "subclass" style: a type whose `run` is the child's work, like a Python subclass of
 /// `Process` that overrides `run()`. The return value is the child's exit code.
@@ -129,11 +130,11 @@ impl Process {
         // written twice, once by each: write it out before forking.
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
-        // SAFETY: the child runs the caller's target, arbitrary Rust code, and then ends
+        // The child runs the caller's target, arbitrary Rust code, and then ends
         // with _exit. If the caller has other threads, they do not exist in the child and
         // a lock one of them held at the fork stays locked there: a target should then
         // stay away from such locks (stdout's, say). See the README.
-        match unsafe { fork() } {
+        match fork() {
             Err(errno) => {
                 self.target = Some(target);
                 Err(ProcessError::Fork(errno))
@@ -147,7 +148,7 @@ impl Process {
                 let _ = std::io::stderr().flush();
                 // _exit, never a return: see the README.
                 // SAFETY: ends this process at once.
-                unsafe { libc::_exit(code) }
+                _exit(code)
             }
             Ok(ForkResult::Parent { child }) => {
                 // The parent's copy of the target is never run: dropping it here closes

@@ -16,7 +16,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::unistd::{pipe2, ForkResult, Pid};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -24,9 +24,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::Write;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use kata_sync::process::{_exit, fork};
 
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,10 +148,10 @@ impl Inner {
         // Output still buffered here would be written a second time by the child.
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
-        // SAFETY: the child runs the worker loop (it allocates, and runs the job) and then
+        // The child runs the worker loop (it allocates, and runs the job) and then
         // `_exit`s. The pool forks from the caller's thread; see the README for what that
         // means if the caller has other threads.
-        match unsafe { fork() }.map_err(os("fork"))? {
+        match fork().map_err(os("fork"))? {
             ForkResult::Child => {
                 drop(job_write);
                 drop(result_read);
@@ -158,7 +159,7 @@ impl Inner {
                 // worker forked before it (fork copies every descriptor): that is why the
                 // pool stops its workers with a stop sign, not by closing their pipes.
                 let code = catch_unwind(AssertUnwindSafe(|| {
-                    serve_jobs(job_read.as_raw_fd(), result_write.as_raw_fd(), &self.serve)
+                    serve_jobs(&job_read, &result_write, &self.serve)
                 }))
                 .unwrap_or(70);
                 let _ = std::io::stdout().flush();
@@ -166,7 +167,7 @@ impl Inner {
                 // Never a return: the worker is a copy of the caller, and would run the
                 // caller's code after `Pool::new` (or after whichever call forked it).
                 // SAFETY: ends this process at once.
-                unsafe { libc::_exit(code) }
+                _exit(code)
             }
             ForkResult::Parent { child } => Ok(Worker {
                 pid: child,
@@ -196,7 +197,7 @@ impl Inner {
                 return Ok(());
             };
             let (id, arg) = self.queue.pop_front().expect("the queue is not empty");
-            match write_frame(self.workers[i].jobs.as_raw_fd(), &arg) {
+            match write_frame(&self.workers[i].jobs, &arg) {
                 Ok(()) => self.workers[i].busy = Some(id),
                 Err(_) => {
                     // The worker died while idle (EPIPE: nobody reads its pipe; Rust
@@ -256,7 +257,7 @@ impl Inner {
 
     /// Reads what worker `i` has sent: a result, or the end of its pipe (it died).
     fn collect(&mut self, i: usize) -> Result<(), PoolError> {
-        match read_frame(self.workers[i].results.as_raw_fd()) {
+        match read_frame(&self.workers[i].results) {
             Ok(Some(reply)) => {
                 if let Some(id) = self.workers[i].busy.take() {
                     self.finish(id, Ok(reply));
@@ -308,7 +309,7 @@ impl Inner {
             // pipe is not enough: every process forked since this worker (a worker of
             // another pool, say) holds a copy of its write end, so the worker would not
             // see the pipe end until those have exited too.
-            let _ = write_frame(worker.jobs.as_raw_fd(), &[]);
+            let _ = write_frame(&worker.jobs, &[]);
             pids.push(worker.pid);
             drop(worker); // closes both of the parent's ends
         }
@@ -388,7 +389,7 @@ impl Drop for Inner {
 
 /// The worker's loop: read an argument, run the job, send the reply; until the stop
 /// sign (an empty frame) or the end of the job pipe. Returns the worker's exit code.
-fn serve_jobs(jobs: RawFd, results: RawFd, serve: &Serve) -> i32 {
+fn serve_jobs(jobs: &OwnedFd, results: &OwnedFd, serve: &Serve) -> i32 {
     loop {
         let arg = match read_frame(jobs) {
             Ok(Some(arg)) if arg.is_empty() => return 0,
@@ -439,21 +440,17 @@ struct Broken;
 
 /// Writes one frame, whole: prefix and bytes in one buffer, so that a small frame goes
 /// into the pipe with a single write.
-fn write_frame(fd: RawFd, bytes: &[u8]) -> Result<(), Broken> {
+fn write_frame(fd: &OwnedFd, bytes: &[u8]) -> Result<(), Broken> {
     let len = u32::try_from(bytes.len()).map_err(|_| Broken)?;
     let mut frame = Vec::with_capacity(LEN + bytes.len());
     frame.extend_from_slice(&len.to_le_bytes());
     frame.extend_from_slice(bytes);
     let mut rest = &frame[..];
     while !rest.is_empty() {
-        // SAFETY: `rest` is a valid buffer of `rest.len()` bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n > 0 {
-            rest = &rest[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return Err(Broken);
+        match nix::unistd::write(fd, rest) {
+            Ok(n) if n > 0 => rest = &rest[n..],
+            Err(Errno::EINTR) => continue,
+            _ => return Err(Broken),
         }
     }
     Ok(())
@@ -461,26 +458,21 @@ fn write_frame(fd: RawFd, bytes: &[u8]) -> Result<(), Broken> {
 
 /// Fills `buf` from `fd` (a pipe gives a large frame in pieces). Returns how many bytes
 /// it got: fewer than `buf.len()` only at the end of the pipe.
-fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<usize, Broken> {
+fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Broken> {
     let mut got = 0;
     while got < buf.len() {
-        // SAFETY: the destination is the unfilled part of `buf`.
-        let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got) };
-        if n > 0 {
-            got += n as usize;
-        } else if n == 0 {
-            break;
-        } else if Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return Err(Broken);
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return Err(Broken),
         }
     }
     Ok(got)
 }
 
 /// Reads one frame; `None` at the end of the pipe, between frames.
-fn read_frame(fd: RawFd) -> Result<Option<Vec<u8>>, Broken> {
+fn read_frame(fd: &OwnedFd) -> Result<Option<Vec<u8>>, Broken> {
     let mut len = [0u8; LEN];
     match read_full(fd, &mut len)? {
         0 => return Ok(None),
