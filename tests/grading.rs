@@ -3,7 +3,7 @@
 
 use course_tests::*;
 use grader::plan::Source;
-use grader::run::Status;
+use grader::verdict::Status;
 use std::path::PathBuf;
 
 #[test]

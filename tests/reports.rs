@@ -5,7 +5,7 @@ use course_tests::*;
 use grader::manifest::Checker;
 use grader::plan::Source;
 use grader::report::{self, KataResult, Report, TerminalOptions, TestResult};
-use grader::run::Status;
+use grader::verdict::Status;
 
 fn normalise(text: &str) -> String {
     let root = root().display().to_string();
@@ -58,9 +58,9 @@ fn every_status() -> Report {
         submission: "exercises".into(),
         points: 2,
         max: 9,
-        protections: grader::sandbox::Protections {
+        protections: report::Protections {
             namespaces: true,
-            unprivileged_user: true,
+            test_user: "own-uid",
             note: None,
         },
         katas: vec![KataResult {
@@ -105,9 +105,9 @@ fn graded_solutions_render_alike_every_time() {
     let katas = vec!["race".to_string(), "fork_isolation".to_string()];
     let mut report = grade(Source::Solutions, &katas, "report-snapshot");
     // Which walls could be raised depends on the machine (root or not): not snapshotted.
-    report.protections = grader::sandbox::Protections {
+    report.protections = report::Protections {
         namespaces: true,
-        unprivileged_user: true,
+        test_user: "own-uid",
         note: None,
     };
     insta::assert_snapshot!(

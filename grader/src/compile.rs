@@ -7,9 +7,12 @@
 //! `--keep-going`, into one shared target directory, so that a kata that does not
 //! compile costs only that kata and a regrade rebuilds only what changed.
 
+use crate::admit::AdmittedKata;
 use crate::manifest::Course;
-use crate::plan::{Plan, PlannedKata};
-use crate::process::{self, Exit, Limits};
+use crate::plan::PlannedKata;
+use crate::process::{self, Exit};
+use crate::sandbox::Limits;
+use crate::source::Sources;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
@@ -66,7 +69,7 @@ pub enum BuildError {
     #[error("cannot prepare the build directory {}: {source}", path.display())]
     Stage { path: PathBuf, source: io::Error },
     #[error("cannot run cargo: {0}")]
-    Cargo(io::Error),
+    Cargo(String),
     #[error("cargo failed without building anything ({config:?} configuration):\n{stderr}")]
     CargoFailed { config: Config, stderr: String },
 }
@@ -148,13 +151,17 @@ fn dependency_lines(deps: &BTreeMap<String, String>) -> String {
 const LINTS: &str =
     "[lints.rust]\nunexpected_cfgs = { level = \"warn\", check-cfg = [\"cfg(loom)\"] }\n";
 
+/// A kata crate may not write `unsafe` (see `source::rules` and the README's threat
+/// model); `forbid` cannot be lifted by an `#[allow]` in the source.
+const KATA_LINTS: &str = "[lints.rust]\nunexpected_cfgs = { level = \"warn\", check-cfg = [\"cfg(loom)\"] }\nunsafe_code = \"forbid\"\n";
+
 fn kata_manifest(course: &Course, kata: &str) -> String {
     format!(
         "# Written by the grader: only src/ comes from the submission.\n\
          [package]\nname = {name}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\
          build = false\nautobins = false\nautotests = false\nautoexamples = false\nautobenches = false\n\n\
          [lib]\npath = \"src/lib.rs\"\n\n\
-         [dependencies]\nkata-sync = {{ path = \"../../../sync\" }}\n{deps}\n{LINTS}",
+         [dependencies]\nkata-sync = {{ path = \"../../../sync\" }}\n{deps}\n{KATA_LINTS}",
         name = toml_str(kata),
         deps = dependency_lines(&course.kata_dependencies),
     )
@@ -195,8 +202,9 @@ fn workspace_manifest(label: &str) -> String {
     )
 }
 
-/// Stages the plan's katas into `ws.dir` and writes the generated manifests.
-pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildError> {
+/// Stages the admitted katas into `ws.dir` and writes the generated manifests. A kata's
+/// `src/` gets exactly the sources admission read, nothing else.
+pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Result<(), BuildError> {
     let dir = &ws.dir;
     fs::create_dir_all(dir).map_err(stage_err(dir))?;
     write_if_changed(
@@ -221,11 +229,10 @@ pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildEr
         let manifest = fs::read(src.join("Cargo.toml")).map_err(stage_err(&src))?;
         write_if_changed(&dst.join("Cargo.toml"), &manifest).map_err(stage_err(&dst))?;
     }
-    // Only the planned katas that have sources are members: remove any other.
-    let wanted: Vec<&PlannedKata> = plan
-        .katas
+    // Only the admitted katas are members: remove any other.
+    let wanted: Vec<(&PlannedKata, &Sources)> = admitted
         .iter()
-        .filter(|k| k.src.is_ok() && k.refused.is_none())
+        .filter_map(|k| Some((&k.planned, k.sources()?)))
         .collect();
     let mine = dir.join(&ws.label);
     for sub in ["katas", "hidden"] {
@@ -233,17 +240,15 @@ pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildEr
         fs::create_dir_all(&parent).map_err(stage_err(&parent))?;
         for entry in fs::read_dir(&parent).map_err(stage_err(&parent))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !wanted.iter().any(|k| k.kata.id == name) {
+            if !wanted.iter().any(|(k, _)| k.kata.id == name) {
                 fs::remove_dir_all(entry.path()).map_err(stage_err(&entry.path()))?;
             }
         }
     }
-    for planned in wanted {
+    for (planned, sources) in wanted {
         let id = &planned.kata.id;
-        let src = planned.src.as_ref().expect("filtered on Ok");
         let kata_dir = mine.join("katas").join(id);
-        let mut budget = MAX_STAGED_BYTES;
-        mirror(src, &kata_dir.join("src"), &mut budget).map_err(stage_err(src))?;
+        write_sources(sources, &kata_dir).map_err(stage_err(&kata_dir))?;
         write_if_changed(
             &kata_dir.join("Cargo.toml"),
             kata_manifest(course, id).as_bytes(),
@@ -259,31 +264,67 @@ pub fn stage(course: &Course, plan: &Plan, ws: &Workspace) -> Result<(), BuildEr
     Ok(())
 }
 
-/// Builds every planned suite: one cargo call per configuration that has suites.
-pub fn build(plan: &Plan, ws: &Workspace, limit: Duration) -> Result<Build, BuildError> {
+/// Writes `sources` (names relative to the kata directory: `src/…`) under `kata_dir`,
+/// and removes every other file of its `src/`.
+fn write_sources(sources: &Sources, kata_dir: &Path) -> io::Result<()> {
+    let mut keep = std::collections::HashSet::new();
+    for (name, text) in &sources.files {
+        let path = kata_dir.join(name);
+        write_if_changed(&path, text.as_bytes())?;
+        keep.insert(path);
+    }
+    fn prune(dir: &Path, keep: &std::collections::HashSet<PathBuf>) -> io::Result<bool> {
+        let mut any = false;
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                if prune(&path, keep)? {
+                    any = true;
+                } else {
+                    fs::remove_dir(&path)?;
+                }
+            } else if keep.contains(&path) {
+                any = true;
+            } else {
+                fs::remove_file(&path)?;
+            }
+        }
+        Ok(any)
+    }
+    prune(&kata_dir.join("src"), &keep).map(|_| ())
+}
+
+/// Builds every admitted kata's suites: one cargo call per configuration that has suites.
+/// Loom suites are left out for a kata that bypasses the facade.
+pub fn build(
+    admitted: &[AdmittedKata],
+    ws: &Workspace,
+    limit: Duration,
+) -> Result<Build, BuildError> {
     let mut result = Build::default();
-    for planned in &plan.katas {
+    for kata in admitted {
         result
             .katas
-            .insert(planned.kata.id.clone(), KataBuild::default());
+            .insert(kata.id().to_string(), KataBuild::default());
     }
     let mut excluded: Vec<String> = Vec::new();
     for config in [Config::Normal, Config::Loom] {
-        let suites: Vec<&str> = plan
-            .katas
-            .iter()
-            .filter(|k| k.src.is_ok() && k.refused.is_none() && !excluded.contains(&k.kata.id))
-            .flat_map(|k| k.suites.iter())
-            .filter(|s| s.is_loom() == (config == Config::Loom))
-            .map(|s| s.suite.name.as_str())
-            .collect();
-        if suites.is_empty() {
-            continue;
-        }
         // A kata whose compile never ends must cost only that kata: when the build runs
         // out of time, the katas whose library never got built are blamed and left out
         // (of this configuration and the next), and the rest is built again.
         for _attempt in 0..3 {
+            let suites: Vec<&str> = admitted
+                .iter()
+                .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
+                .filter(|k| config == Config::Normal || k.loom_allowed())
+                .flat_map(|k| k.planned.suites.iter())
+                .filter(|s| s.is_loom() == (config == Config::Loom))
+                .map(|s| s.suite.name.as_str())
+                .collect();
+            if suites.is_empty() {
+                break;
+            }
             let hung = build_config(config, &suites, &excluded, ws, limit, &mut result)?;
             if hung.is_empty() {
                 break;
@@ -330,36 +371,19 @@ fn build_config(
     for kata in excluded {
         cmd.args(["--exclude", kata, "--exclude", &format!("hidden-{kata}")]);
     }
-    // The configuration alone decides the flags: nothing from the caller's environment.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
+    // The configuration alone decides the flags, and the submission's `env!` and
+    // `option_env!` see only what cargo needs: nothing of the caller's environment (a CI
+    // job's secrets) is compiled into a submission.
+    cmd.env_clear().envs(build_environment());
     cmd.env("RUSTFLAGS", config.rustflags())
         .env("CARGO_TERM_COLOR", "never");
-    let limits = Limits {
-        wall: limit,
-        output_cap: 256 << 20,
-        cpu_secs: None,
-        address_space: None,
-        file_size: None,
-        open_files: None,
-        processes: None,
-    };
-    let outcome = process::run(
+    let limits = Limits::trusted(limit, 256 << 20);
+    let outcome = process::run_trusted(
         cmd,
         &limits,
-        None,
         &format!("build-{config:?}-{}", std::process::id()),
-        None,
     )
-    .map_err(BuildError::Cargo)?;
+    .map_err(|e| BuildError::Cargo(e.to_string()))?;
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let mut built_any = false;
     let mut built_libs = std::collections::HashSet::new();
@@ -444,6 +468,45 @@ fn build_config(
         });
     }
     Ok(Vec::new())
+}
+
+/// What cargo may see of the grader's environment: where the toolchain and the crates
+/// are, and how to reach the registry; never tokens, never flags.
+fn build_environment() -> Vec<(String, String)> {
+    const KEEP: &[&str] = &[
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "LANG",
+        "LC_ALL",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC",
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ];
+    const KEEP_PREFIXES: &[&str] = &[
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_SOURCE_",
+        "CARGO_REGISTRIES_",
+    ];
+    std::env::vars()
+        .filter(|(name, _)| {
+            KEEP.contains(&name.as_str())
+                || (KEEP_PREFIXES.iter().any(|p| name.starts_with(p))
+                    && !name.contains("TOKEN")
+                    && !name.contains("CREDENTIAL"))
+        })
+        .collect()
 }
 
 /// `path+file:///…/katas/race#0.0.0` or `…/hidden/race#…` → `race`.

@@ -1,12 +1,15 @@
 //! The grader: a one-way pipeline, one stage per module.
 //!
-//! manifest (course.yaml) → plan (what to grade) → compile (hidden tests against the
-//! submission) → run (each test isolated) → score → report (terminal, JSON, JUnit,
-//! Gradescope, Markdown). The binary (`src/main.rs`) is a thin layer over [`cli`].
+//! manifest (course.yaml) → plan (what to grade) → admit (what may be built, from the
+//! source alone) → compile (hidden tests against the submission) → run (each test walled
+//! in: `process` runs it, `sandbox` raises the walls) → verdict (what each run proves) →
+//! score → report (terminal, JSON, JUnit, Gradescope, Markdown). `source` reads Rust
+//! source for admission and for the hidden suites' test names. The binary
+//! (`src/main.rs`) is a thin layer over [`cli`].
 
+pub mod admit;
 pub mod cli;
 pub mod compile;
-pub mod facade_check;
 pub mod manifest;
 pub mod plan;
 pub mod process;
@@ -14,7 +17,8 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
-pub mod source_audit;
+pub mod source;
+pub mod verdict;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,6 +60,12 @@ pub enum GradeError {
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
     Build(#[from] compile::BuildError),
+    /// The walls around the tests cannot be raised here: no verdict could be trusted.
+    #[error("{0}")]
+    Walls(String),
+    /// Something of the grader's own failed while the tests ran.
+    #[error("the grader failed while running {0} (a grader problem, not the submission's); no score was given")]
+    GraderFault(#[from] run::GraderFault),
     #[error("cannot use the work directory {}: {source}", path.display())]
     WorkDir {
         path: PathBuf,
@@ -115,25 +125,41 @@ impl WorkDirLock {
     }
 }
 
-/// Grades `only` (every kata when empty) from `source`: the whole pipeline.
-pub fn grade(
+/// A grade planned, admitted and built: what the run stage needs.
+pub struct Prepared {
+    pub plan: plan::Plan,
+    pub admitted: Vec<admit::AdmittedKata>,
+    pub build: compile::Build,
+    /// The walls this machine allows, found once for the whole grade.
+    pub protections: sandbox::Protections,
+    pub run_options: run::RunOptions,
+    _lock: WorkDirLock,
+}
+
+/// Plans, admits and builds a grade of `only` (every kata when empty) from `source`.
+pub fn prepare(
     course: &manifest::Course,
     source: plan::Source,
     only: &[String],
     options: &GradeOptions,
-) -> Result<report::Report, GradeError> {
-    process::init();
-    let mut plan = plan::plan(course, source, only)?;
-    if let Some(cap) = options.max_time_limit {
-        for suite in plan.katas.iter_mut().flat_map(|k| k.suites.iter_mut()) {
-            suite.time_limit_secs = suite.time_limit_secs.min(cap.max(1));
-        }
-    }
+) -> Result<Prepared, GradeError> {
+    process::init()
+        .map_err(|e| GradeError::Walls(format!("cannot guard the grader itself: {e}")))?;
+    let protections = process::probe_protections().map_err(GradeError::Walls)?;
+    let plan = plan::plan(
+        course,
+        source,
+        only,
+        plan::PlanOptions {
+            max_time_limit: options.max_time_limit,
+        },
+    )?;
+    let admitted = admit::admit(&plan);
     let dir = options
         .work_dir
         .clone()
         .unwrap_or_else(|| default_work_dir(course, &plan.source));
-    let _lock = WorkDirLock::take(&dir).map_err(|source| GradeError::WorkDir {
+    let lock = WorkDirLock::take(&dir).map_err(|source| GradeError::WorkDir {
         path: dir.clone(),
         source,
     })?;
@@ -152,18 +178,15 @@ pub fn grade(
             path_hash(&dir) as u32
         ),
     };
-    let say = |what: &str| {
-        if options.progress {
-            eprintln!("grader: {what}");
-        }
-    };
-    say(&format!(
-        "building the hidden tests against {}",
-        plan.submission.display()
-    ));
-    compile::stage(course, &plan, &ws)?;
+    if options.progress {
+        eprintln!(
+            "grader: building the hidden tests against {}",
+            plan.submission.display()
+        );
+    }
+    compile::stage(course, &admitted, &ws)?;
     let build = compile::build(
-        &plan,
+        &admitted,
         &ws,
         Duration::from_secs(
             options
@@ -171,24 +194,58 @@ pub fn grade(
                 .unwrap_or(course.defaults.build_time_limit_secs),
         ),
     )?;
-    let count: usize = plan
-        .katas
-        .iter()
-        .flat_map(|k| &k.suites)
-        .map(|s| s.suite.tests.len())
-        .sum();
-    say(&format!(
-        "running {count} hidden tests, {} at a time",
-        options.jobs
-    ));
-    let runs = run::run_all(
-        &plan,
-        &build,
-        &run::RunOptions {
+    // As root without namespaces, tests run as users of their own, who may not reach a
+    // course kept in root's home: their scratch directories go to the system's.
+    // SAFETY: a getter.
+    let root = unsafe { libc::geteuid() } == 0;
+    let scratch = if protections.namespaces || !root {
+        dir.join("scratch")
+    } else {
+        std::env::temp_dir().join(format!(
+            "kata-grader-scratch-{:08x}",
+            path_hash(&dir) as u32
+        ))
+    };
+    Ok(Prepared {
+        plan,
+        admitted,
+        build,
+        run_options: run::RunOptions {
             jobs: options.jobs,
-            scratch: dir.join("scratch"),
+            scratch,
             hide: sandbox::hidden_root(&course.root),
         },
-    );
-    Ok(score::score(course, &plan, runs))
+        protections,
+        _lock: lock,
+    })
+}
+
+/// Grades `only` (every kata when empty) from `source`: the whole pipeline.
+pub fn grade(
+    course: &manifest::Course,
+    source: plan::Source,
+    only: &[String],
+    options: &GradeOptions,
+) -> Result<report::Report, GradeError> {
+    let prepared = prepare(course, source, only, options)?;
+    let schedule = run::schedule(&prepared.admitted, &prepared.build);
+    let jobs = schedule.jobs();
+    if options.progress {
+        let at_once = if prepared.protections.namespaces {
+            options.jobs
+        } else {
+            1
+        };
+        eprintln!(
+            "grader: running {} hidden tests, {at_once} at a time",
+            jobs.len()
+        );
+    }
+    let runs = run::execute(&jobs, &prepared.protections, &prepared.run_options)?;
+    Ok(score::score(
+        course,
+        &prepared.plan,
+        report::Protections::from(&prepared.protections),
+        schedule.complete(runs),
+    ))
 }

@@ -1,6 +1,9 @@
-//! Stage 2: decide what runs: which katas, which hidden suites, against which submission.
+//! Stage 2: decide what runs: which katas, which hidden suites, against which submission,
+//! with which time limits. The suites' test lists are checked against the suite files
+//! here, from their source: course.yaml and the hidden tests must agree before anything
+//! is built.
 
-use crate::manifest::{Checker, Course, Kata, Suite};
+use crate::manifest::{Checker, Course, Kata, Limits, Suite};
 use std::path::{Path, PathBuf};
 
 /// Where the code under grade comes from.
@@ -33,6 +36,13 @@ impl Source {
     }
 }
 
+/// How to plan, beyond what.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Caps every test's wall-clock limit (seconds), e.g. for a quick run.
+    pub max_time_limit: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub source: Source,
@@ -44,10 +54,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct PlannedKata {
     pub kata: Kata,
-    /// `<submission>/<kata>/src`, or why it cannot be graded.
-    pub src: Result<PathBuf, String>,
-    /// Why the source is refused before building (see [`crate::source_audit`]).
-    pub refused: Option<String>,
+    /// `<submission>/<kata>`: where its `src/` should be.
+    pub dir: PathBuf,
     pub suites: Vec<PlannedSuite>,
 }
 
@@ -56,7 +64,7 @@ pub struct PlannedSuite {
     pub suite: Suite,
     pub file: PathBuf,
     pub time_limit_secs: u64,
-    pub limits: crate::manifest::Limits,
+    pub limits: Limits,
 }
 
 impl PlannedSuite {
@@ -77,10 +85,22 @@ pub enum PlanError {
         manifest: String,
         known: String,
     },
+    /// course.yaml and a hidden suite file disagree (a course authoring error).
+    #[error("{}:{line}: {what} (a course authoring error)", file.display())]
+    Authoring {
+        file: PathBuf,
+        line: usize,
+        what: String,
+    },
 }
 
 /// Plans a grade of `only` (every kata when empty) from `source`.
-pub fn plan(course: &Course, source: Source, only: &[String]) -> Result<Plan, PlanError> {
+pub fn plan(
+    course: &Course,
+    source: Source,
+    only: &[String],
+    options: PlanOptions,
+) -> Result<Plan, PlanError> {
     let dir = source.dir(course);
     if !dir.exists() {
         return Err(PlanError::NoSubmission(dir));
@@ -107,33 +127,33 @@ pub fn plan(course: &Course, source: Source, only: &[String]) -> Result<Plan, Pl
             });
         }
     }
-    let katas = course
+    let mut katas = Vec::new();
+    for kata in course
         .katas
         .iter()
         .filter(|k| only.is_empty() || only.contains(&k.id))
-        .map(|kata| {
-            let src = find_src(&submission, &kata.id);
-            let refusals = src.as_ref().map(|s| crate::source_audit::audit(s)).unwrap_or_default();
-            let refused = (!refusals.is_empty()).then(|| {
-                let places: Vec<String> = refusals.iter().map(|r| format!("  {r}")).collect();
-                format!("refused before building: this code reads files outside its src/ while it is compiled\n{}", places.join("\n"))
+    {
+        let mut suites = Vec::new();
+        for suite in &kata.suites {
+            let file = course.hidden_file(kata, suite);
+            check_suite_file(&file, suite)?;
+            let mut time_limit_secs = course.time_limit_secs(kata, suite);
+            if let Some(cap) = options.max_time_limit {
+                time_limit_secs = time_limit_secs.min(cap.max(1));
+            }
+            suites.push(PlannedSuite {
+                suite: suite.clone(),
+                file,
+                time_limit_secs,
+                limits: course.limits(kata),
             });
-            PlannedKata {
+        }
+        katas.push(PlannedKata {
             kata: kata.clone(),
-            src,
-            refused,
-            suites: kata
-                .suites
-                .iter()
-                .map(|suite| PlannedSuite {
-                    suite: suite.clone(),
-                    file: course.hidden_file(kata, suite),
-                    time_limit_secs: course.time_limit_secs(kata, suite),
-                    limits: course.limits(kata),
-                })
-                .collect(),
-        }})
-        .collect();
+            dir: submission.join(&kata.id),
+            suites,
+        });
+    }
     Ok(Plan {
         source,
         submission,
@@ -141,14 +161,61 @@ pub fn plan(course: &Course, source: Source, only: &[String]) -> Result<Plan, Pl
     })
 }
 
-fn find_src(submission: &Path, kata: &str) -> Result<PathBuf, String> {
-    let src = submission.join(kata).join("src");
-    if src.join("lib.rs").is_file() {
-        Ok(src)
-    } else {
-        Err(format!(
-            "the submission has no {}: nothing to grade for this kata",
-            src.join("lib.rs").display()
-        ))
+/// The suite file must declare exactly the tests course.yaml lists, in that order, each
+/// through `hidden_test!` (a bare `#[test]` would never prove a pass).
+fn check_suite_file(file: &Path, suite: &Suite) -> Result<(), PlanError> {
+    let authoring = |line: usize, what: String| PlanError::Authoring {
+        file: file.to_path_buf(),
+        line,
+        what,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        authoring(
+            0,
+            format!(
+                "course.yaml lists the suite `{}`, but its file cannot be read: {e}",
+                suite.name
+            ),
+        )
+    })?;
+    let declared = crate::source::suite::declarations(&text);
+    if let Some(&line) = declared.bare_tests.first() {
+        return Err(authoring(
+            line,
+            "a bare #[test]: hidden tests are declared with kata_harness::hidden_test!".into(),
+        ));
     }
+    for (i, listed) in suite.tests.iter().enumerate() {
+        match declared.tests.get(i) {
+            Some(d) if &d.name == listed => {}
+            Some(d) => {
+                let what = if declared.tests.iter().any(|t| &t.name == listed) {
+                    format!(
+                        "`{}` comes here, but course.yaml lists `{listed}` next: the order must be \
+                         the same",
+                        d.name
+                    )
+                } else {
+                    format!("course.yaml lists `{listed}`, but the file has no such hidden test")
+                };
+                return Err(authoring(d.line, what));
+            }
+            None => {
+                return Err(authoring(
+                    declared.tests.last().map(|d| d.line).unwrap_or(1),
+                    format!("course.yaml lists `{listed}`, but the file has no such hidden test"),
+                ))
+            }
+        }
+    }
+    if let Some(extra) = declared.tests.get(suite.tests.len()) {
+        return Err(authoring(
+            extra.line,
+            format!(
+                "hidden test `{}` is not listed under suite `{}` in course.yaml, so it would never run",
+                extra.name, suite.name
+            ),
+        ));
+    }
+    Ok(())
 }

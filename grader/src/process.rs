@@ -1,16 +1,19 @@
-//! Running untrusted programs: one process group per run, a wall-clock limit, resource
-//! limits, capped output, and no process left behind.
+//! Running programs: one process group per run, a wall-clock limit, capped output, and no
+//! process left behind. A test's run is walled in by [`crate::sandbox`]; the grader's
+//! own tools (cargo) run with a wall-clock limit only.
 //!
-//! Every child of the grader is started and reaped here. One reaper thread owns
-//! `waitpid(-1)`, so that orphans of student code (which the grader adopts as a child
-//! subreaper) are reaped too, and no status is ever stolen from a waiting runner.
+//! Every child of the grader is started and reaped here. One reaper thread owns the
+//! reaping, so that orphans of student code (which the grader adopts as a child
+//! subreaper) are reaped too, and no status is ever stolen from a waiting runner or from
+//! std's `spawn`.
 
+use crate::sandbox::{self, Limits, Protections, Reports, Spec, TestUser, Walls};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How a process ended.
@@ -20,24 +23,6 @@ pub enum Exit {
     Signal(i32),
     /// Killed by the grader when its wall-clock limit ran out.
     TimedOut,
-}
-
-/// Limits applied to one run.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub wall: Duration,
-    /// Bytes kept of each of stdout and stderr; the rest is read and dropped.
-    pub output_cap: usize,
-    /// RLIMIT_CPU in seconds (all threads together).
-    pub cpu_secs: Option<u64>,
-    /// RLIMIT_AS in bytes.
-    pub address_space: Option<u64>,
-    /// RLIMIT_FSIZE in bytes: the largest file the process may write.
-    pub file_size: Option<u64>,
-    /// RLIMIT_NOFILE.
-    pub open_files: Option<u64>,
-    /// RLIMIT_NPROC: enforced only for an unprivileged user (see the sandbox).
-    pub processes: Option<u64>,
 }
 
 /// What a run produced.
@@ -51,20 +36,38 @@ pub struct Outcome {
     /// Everything read from the proof pipe, if one was asked for.
     pub proof: Vec<u8>,
     pub duration: Duration,
-    /// Processes still in the run's process group after its main process ended
-    /// (they were killed).
+    /// Processes still running after the run's main process ended (they were killed).
     pub leftovers: usize,
 }
 
-/// A pipe pair whose far ends the child inherits at the numbers it is told.
-pub struct ProofChannel {
-    token: Vec<u8>,
+/// Why a run did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A wall could not be raised: the grader's fault, never the program's.
+    #[error("a wall around the test could not be raised: {0}")]
+    Walls(String),
+    /// The program itself could not be started (exec failed): the program's fault.
+    #[error("the program could not be started: {0}")]
+    Exec(io::Error),
+    /// The grader could not set the run up (pipes, threads).
+    #[error("the grader could not start the run: {0}")]
+    Grader(io::Error),
 }
 
-impl ProofChannel {
-    pub fn new(token: Vec<u8>) -> ProofChannel {
-        ProofChannel { token }
-    }
+/// The proof channel of a test run: the key goes in on one pipe, records come out on
+/// another (see the `kata-harness` crate).
+pub struct ProofChannel<'a> {
+    pub key: &'a [u8],
+    /// The environment variable that names the two descriptors.
+    pub var: &'a str,
+}
+
+/// A walled run: what to wall in, under which protections.
+pub struct Walled<'a> {
+    pub protections: &'a Protections,
+    /// With namespaces: the binary and scratch directory to bring in, the course to hide.
+    pub spec: &'a Spec,
+    pub proof: ProofChannel<'a>,
 }
 
 struct ReaperState {
@@ -72,6 +75,8 @@ struct ReaperState {
     pending: HashSet<i32>,
     /// Exit statuses of reaped pending pids.
     done: HashMap<i32, i32>,
+    /// Spawns under way: a child that exits before `spawn` returns is std's to reap.
+    spawning: usize,
 }
 
 struct Reaper {
@@ -92,6 +97,7 @@ fn reaper() -> &'static Reaper {
             state: Mutex::new(ReaperState {
                 pending: HashSet::new(),
                 done: HashMap::new(),
+                spawning: 0,
             }),
             changed: Condvar::new(),
         }));
@@ -106,26 +112,35 @@ fn reaper() -> &'static Reaper {
 impl Reaper {
     fn reap_forever(&self) {
         loop {
-            {
-                let mut state = self.state.lock().unwrap();
-                while state.pending.is_empty() {
+            // Wait for a child to end without collecting it yet: it may be one that std's
+            // `spawn` is about to collect itself (a failed exec).
+            // SAFETY: waitid writes into the struct we pass.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let waited =
+                unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            if waited != 0 {
+                // No child at all (ECHILD) or interrupted: look again soon.
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            // SAFETY: waitid filled in a child's pid.
+            let pid = unsafe { info.si_pid() };
+            let mut state = self.state.lock().unwrap();
+            if !state.pending.contains(&pid) && state.spawning > 0 {
+                // Perhaps std's: let the spawns finish, then look again.
+                while state.spawning > 0 {
                     state = self.changed.wait(state).unwrap();
                 }
+                continue;
             }
             let mut status = 0;
-            // SAFETY: plain waitpid on any child.
-            let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
-            if pid > 0 {
-                let mut state = self.state.lock().unwrap();
-                if state.pending.remove(&pid) {
-                    state.done.insert(pid, status);
-                    self.changed.notify_all();
-                }
-                // Otherwise an adopted orphan: reaped, nothing to report.
-            } else if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
-                // Pending pids exist but are not yet visible as children; try again soon.
-                std::thread::sleep(Duration::from_millis(5));
+            // SAFETY: collects the one child that waitid reported.
+            let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if reaped == pid && state.pending.remove(&pid) {
+                state.done.insert(pid, status);
+                self.changed.notify_all();
             }
+            // Otherwise an adopted orphan: reaped, nothing to report.
         }
     }
 
@@ -160,45 +175,57 @@ fn decode(status: i32) -> Exit {
     }
 }
 
-/// Reads a stream to its end in a thread, keeping at most `cap` bytes.
-fn capture(
-    mut stream: impl Read + Send + 'static,
-    cap: usize,
-) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut truncated = false;
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let room = cap.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                    truncated |= n > room;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
-        }
-        (kept, truncated)
-    })
+/// What a capture thread has read so far, and whether it reached the end.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    truncated: bool,
+    ended: bool,
 }
 
-/// Waits up to `grace` for a capture thread; a stream held open by an escaped process
-/// must not hold up the grader.
-fn collect(handle: std::thread::JoinHandle<(Vec<u8>, bool)>, grace: Instant) -> (Vec<u8>, bool) {
-    while !handle.is_finished() && Instant::now() < grace {
-        std::thread::sleep(Duration::from_millis(2));
+/// Reads a stream to its end in a thread, keeping at most `cap` bytes.
+fn capture(mut stream: impl Read + Send + 'static, cap: usize) -> Arc<(Mutex<Captured>, Condvar)> {
+    let shared = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
+    let mine = Arc::clone(&shared);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => 0,
+            };
+            let (lock, changed) = &*mine;
+            let mut c = lock.lock().unwrap();
+            if n == 0 {
+                c.ended = true;
+                changed.notify_all();
+                break;
+            }
+            let room = cap.saturating_sub(c.kept.len());
+            c.kept.extend_from_slice(&buf[..n.min(room)]);
+            c.truncated |= n > room;
+        }
+    });
+    shared
+}
+
+/// What a capture thread read, once the stream ended or `grace` ran out. The streams'
+/// writers are dead by the time this is asked, so the end comes at once; only a copy of
+/// a descriptor held elsewhere delays it: by a process that escaped (then the grace keeps
+/// it from holding up the grader, and what was read is kept), or, for a moment, by a
+/// concurrent run between its fork and exec.
+fn collect(captured: &(Mutex<Captured>, Condvar), grace: Instant) -> (Vec<u8>, bool, bool) {
+    let (lock, changed) = captured;
+    let mut c = lock.lock().unwrap();
+    while !c.ended {
+        let now = Instant::now();
+        if now >= grace {
+            break;
+        }
+        c = changed.wait_timeout(c, grace - now).unwrap().0;
     }
-    if handle.is_finished() {
-        handle.join().unwrap_or_default()
-    } else {
-        (
-            b"(output still held open by a process that escaped; not read)".to_vec(),
-            true,
-        )
-    }
+    (std::mem::take(&mut c.kept), c.truncated, c.ended)
 }
 
 fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -211,32 +238,27 @@ fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// How long the streams of a run that has ended may stay open (see [`collect`]).
+const STREAM_GRACE: Duration = Duration::from_secs(20);
+
 /// The environment variable that marks every process of one run, so that an escaped
 /// process can be traced back to the run it came from.
 pub const RUN_MARKER_VAR: &str = "KATA_GRADER_RUN";
 
-/// What to wall in a sandboxed run (see [`crate::sandbox`]).
-#[derive(Debug, Clone)]
-pub struct SandboxSpec {
-    /// The directory to hide from the test (the course).
-    pub hide: std::path::PathBuf,
-    /// The program to run; inside, it is at [`crate::sandbox::BINARY`].
-    pub binary: std::path::PathBuf,
-    /// The test's scratch directory; inside, it is [`crate::sandbox::WORKDIR`].
-    pub scratch: std::path::PathBuf,
+/// Runs one of the grader's own tools (cargo): a process group, a wall-clock limit and an
+/// output cap, and nothing else.
+pub fn run_trusted(command: Command, limits: &Limits, marker: &str) -> Result<Outcome, RunError> {
+    run(command, limits, marker, None)
 }
 
-/// Runs `command` in a new process group under `limits`. With `proof`, the child gets a
-/// token pipe and a proof pipe (see the harness crate) named in `proof_var`. With
-/// `sandbox`, the command runs walled in (its program must then be
-/// [`crate::sandbox::BINARY`]).
+/// Runs `command` in a new process group under `limits`, walled in as `walled` says (its
+/// program must then be [`sandbox::BINARY`] when namespaces are on).
 pub fn run(
     mut command: Command,
     limits: &Limits,
-    proof: Option<(&ProofChannel, &str)>,
     marker: &str,
-    sandbox: Option<&SandboxSpec>,
-) -> io::Result<Outcome> {
+    walled: Option<&Walled>,
+) -> Result<Outcome, RunError> {
     let reaper = reaper();
     command
         .stdin(Stdio::null())
@@ -245,100 +267,102 @@ pub fn run(
         .process_group(0)
         .env(RUN_MARKER_VAR, marker);
 
-    // The proof pipes: the child reads the token from one and writes its proof to the
-    // other. Our ends stay close-on-exec; the child's ends are made inheritable in the
-    // child only, after fork.
+    // The child's ends of the proof pipes stay close-on-exec in the grader and become
+    // inheritable in the child only, after fork. Ours are read after the run.
     let mut child_fds: Vec<RawFd> = Vec::new();
-    let mut proof_reader = None;
     let mut keep_alive: Vec<OwnedFd> = Vec::new();
-    if let Some((channel, var)) = proof {
-        let (token_r, token_w) = cloexec_pipe()?;
-        let (proof_r, proof_w) = cloexec_pipe()?;
-        let mut token_w = std::fs::File::from(token_w);
-        token_w.write_all(&channel.token)?;
-        drop(token_w);
-        command.env(
-            var,
-            format!("{},{}", token_r.as_raw_fd(), proof_w.as_raw_fd()),
-        );
-        child_fds.push(token_r.as_raw_fd());
-        child_fds.push(proof_w.as_raw_fd());
-        keep_alive.push(token_r);
-        keep_alive.push(proof_w);
-        proof_reader = Some(std::fs::File::from(proof_r));
-    }
-
-    // A sandboxed run's init reports the test's real status through this pipe.
+    let mut proof_reader = None;
     let mut status_reader = None;
-    let prepared = match sandbox {
-        Some(spec) => {
-            let (status_r, status_w) = cloexec_pipe()?;
-            let prepared = crate::sandbox::Prepared::new(
-                &spec.hide,
-                &spec.binary,
-                &spec.scratch,
-                status_w.as_raw_fd(),
-            )?;
-            keep_alive.push(status_w);
-            status_reader = Some(std::fs::File::from(status_r));
-            Some(prepared)
-        }
+    let mut ready_reader = None;
+    let walls = match walled {
         None => None,
+        Some(walled) => {
+            let (key_r, key_w) = cloexec_pipe().map_err(RunError::Grader)?;
+            let (proof_r, proof_w) = cloexec_pipe().map_err(RunError::Grader)?;
+            std::fs::File::from(key_w)
+                .write_all(walled.proof.key)
+                .map_err(RunError::Grader)?;
+            command.env(
+                walled.proof.var,
+                format!("{},{}", key_r.as_raw_fd(), proof_w.as_raw_fd()),
+            );
+            child_fds.extend([key_r.as_raw_fd(), proof_w.as_raw_fd()]);
+            keep_alive.extend([key_r, proof_w]);
+            proof_reader = Some(std::fs::File::from(proof_r));
+
+            let (ready_r, ready_w) = cloexec_pipe().map_err(RunError::Grader)?;
+            let status_w = if walled.protections.namespaces {
+                let (status_r, status_w) = cloexec_pipe().map_err(RunError::Grader)?;
+                status_reader = Some(std::fs::File::from(status_r));
+                Some(status_w)
+            } else {
+                None
+            };
+            let reports = Reports {
+                ready: ready_w.as_raw_fd(),
+                status: status_w.as_ref().map(|fd| fd.as_raw_fd()),
+            };
+            let walls = Walls::new(walled.protections, Some(walled.spec), limits, reports)
+                .map_err(|e| RunError::Walls(format!("preparing the walls: {e}")))?;
+            keep_alive.push(ready_w);
+            keep_alive.extend(status_w);
+            ready_reader = Some(std::fs::File::from(ready_r));
+            Some(walls)
+        }
     };
 
-    let limits_for_child = limits.clone();
-    let grader = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (prctl, getppid, fcntl, setrlimit, and the sandbox's
-    // syscalls).
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe calls (fcntl, and the sandbox's system calls) on data prepared
+    // above.
     unsafe {
         command.pre_exec(move || {
-            // If the grader dies (Ctrl-C, a cancelled CI job, SIGKILL), so does this run,
-            // hanging or not: the wall-clock limit is the grader's, and dies with it. The
-            // sandbox's init passes it on to everything in the test's namespace.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
-                || libc::getppid() != grader
-            {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
             for &fd in &child_fds {
                 if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
                     return Err(io::Error::last_os_error());
                 }
             }
-            if let Some(prepared) = &prepared {
+            if let Some(walls) = &walls {
                 // Returns only in the process that goes on to exec the test.
-                prepared.enter()?;
+                walls.raise()?;
+            } else if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
             }
-            set_limit(libc::RLIMIT_CORE, Some(0));
-            set_limit(libc::RLIMIT_NPROC, limits_for_child.processes);
-            set_limit(libc::RLIMIT_CPU, limits_for_child.cpu_secs);
-            set_limit(libc::RLIMIT_AS, limits_for_child.address_space);
-            set_limit(libc::RLIMIT_FSIZE, limits_for_child.file_size);
-            set_limit(libc::RLIMIT_NOFILE, limits_for_child.open_files);
             Ok(())
         });
     }
 
     running_markers().lock().unwrap().insert(marker.to_string());
     let start = Instant::now();
-    let (pid, stdout, stderr) = {
-        // Spawn and register under the reaper's lock, so that the reaper cannot reap
-        // (and discard as an orphan) a child that exits before it is registered.
+    let spawned = {
+        reaper.state.lock().unwrap().spawning += 1;
+        let spawned = command.spawn();
         let mut state = reaper.state.lock().unwrap();
-        let mut child = command.spawn()?;
-        let pid = child.id() as i32;
-        state.pending.insert(pid);
+        state.spawning -= 1;
+        if let Ok(child) = &spawned {
+            state.pending.insert(child.id() as i32);
+        }
         reaper.changed.notify_all();
-        (
-            pid,
-            child.stdout.take().unwrap(),
-            child.stderr.take().unwrap(),
-        )
+        spawned
     };
     drop(keep_alive);
-    let out = capture(stdout, limits.output_cap);
-    let err = capture(stderr, limits.output_cap);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            running_markers().lock().unwrap().remove(marker);
+            // Ready means every wall stood and exec itself failed: the program's fault.
+            let ready = ready_reader.map(|mut r| {
+                let mut byte = [0u8; 1];
+                matches!(r.read(&mut byte), Ok(1))
+            });
+            return Err(match ready {
+                Some(false) => RunError::Walls(e.to_string()),
+                _ => RunError::Exec(e),
+            });
+        }
+    };
+    let pid = child.id() as i32;
+    let out = capture(child.stdout.take().unwrap(), limits.output_cap);
+    let err = capture(child.stderr.take().unwrap(), limits.output_cap);
     let proof_thread = proof_reader.map(|r| capture(r, 1 << 20));
     let status_thread = status_reader.map(|r| capture(r, 64));
 
@@ -354,17 +378,31 @@ pub fn run(
     };
     let duration = start.elapsed();
     let mut leftovers = count_group(pid);
+    let mut walls_failed = None;
     if let Some(status_thread) = status_thread {
-        // Sandboxed: the outer process only waited; the test's own status and whether it
-        // left processes behind come from its init.
-        let (report, _) = collect(status_thread, Instant::now() + Duration::from_millis(500));
-        if exit != Exit::TimedOut {
-            match <[u8; 8]>::try_from(report.as_slice()) {
-                Ok(record) => {
-                    exit = decode(i32::from_ne_bytes(record[..4].try_into().unwrap()));
-                    leftovers += i32::from_ne_bytes(record[4..].try_into().unwrap()) as usize;
-                }
-                Err(_) => exit = Exit::Code(SANDBOX_FAILED),
+        // With namespaces the outer process only waited; the test's own status and
+        // whether it left processes behind come from its init.
+        let (report, _, _) = collect(&status_thread, Instant::now() + STREAM_GRACE);
+        match sandbox::decode_report(&report) {
+            Some((sandbox::REPORT_ENDED, status, left)) if exit != Exit::TimedOut => {
+                exit = decode(status);
+                leftovers += left.max(0) as usize;
+            }
+            Some((sandbox::REPORT_SETUP_FAILED, errno, step)) => {
+                let what = match step {
+                    sandbox::STEP_MOUNT_PROC => "mount a fresh /proc in the test's namespace",
+                    sandbox::STEP_FORK_TEST => "fork the test inside its namespace",
+                    _ => "set the namespace up",
+                };
+                walls_failed = Some(format!(
+                    "the sandbox's init could not {what}: {}",
+                    io::Error::from_raw_os_error(errno)
+                ));
+            }
+            _ if exit == Exit::TimedOut => {}
+            _ => {
+                walls_failed =
+                    Some("the sandbox's init ended without reporting the test's status".to_string())
             }
         }
     }
@@ -378,12 +416,15 @@ pub fn run(
     running_markers().lock().unwrap().remove(marker);
     sweep_orphans(Some(marker));
 
-    let grace = Instant::now() + Duration::from_millis(500);
-    let (stdout, t1) = collect(out, grace);
-    let (stderr, t2) = collect(err, grace);
+    let grace = Instant::now() + STREAM_GRACE;
+    let (stdout, t1, _) = collect(&out, grace);
+    let (stderr, t2, _) = collect(&err, grace);
     let proof = proof_thread
-        .map(|p| collect(p, grace).0)
+        .map(|p| collect(&p, grace).0)
         .unwrap_or_default();
+    if let Some(why) = walls_failed {
+        return Err(RunError::Walls(why));
+    }
     Ok(Outcome {
         exit,
         stdout,
@@ -395,54 +436,114 @@ pub fn run(
     })
 }
 
-/// The exit code reported when a sandboxed run's init gave no report: the sandbox itself
-/// failed, not the test.
-pub const SANDBOX_FAILED: i32 = 125;
-
-/// Runs `binary` sandboxed with `scratch`, hiding `dir`; its exit code, if it exited.
-pub(crate) fn run_sandboxed_probe(
-    dir: &std::path::Path,
-    binary: &std::path::Path,
-    scratch: &std::path::Path,
-) -> io::Result<Option<i32>> {
-    let spec = SandboxSpec {
-        hide: dir.to_path_buf(),
-        binary: binary.to_path_buf(),
-        scratch: scratch.to_path_buf(),
-    };
-    let limits = Limits {
-        wall: Duration::from_secs(20),
-        output_cap: 4096,
-        cpu_secs: Some(10),
-        address_space: None,
-        file_size: None,
-        open_files: None,
-        processes: None,
-    };
-    let outcome = run(
-        Command::new(crate::sandbox::BINARY),
-        &limits,
-        None,
-        "probe",
-        Some(&spec),
-    )?;
-    Ok(match outcome.exit {
-        Exit::Code(code) => Some(code),
-        _ => None,
-    })
+/// Finds which walls this machine allows, by raising them around `/bin/true`: first with
+/// namespaces, then without. Fails when even the walls that must always stand (resource
+/// limits, the test's own user when the grader is root, the seccomp filter) cannot be
+/// raised: then no verdict could be trusted, and the grade stops.
+/// Found once per process: the machine does not change under a grade, and concurrent
+/// grades in one process share the answer.
+pub fn probe_protections() -> Result<Protections, String> {
+    static PROBED: OnceLock<Result<Protections, String>> = OnceLock::new();
+    PROBED.get_or_init(probe_all).clone()
 }
 
-fn set_limit(resource: libc::__rlimit_resource_t, value: Option<u64>) {
-    if let Some(value) = value {
-        let limit = libc::rlimit {
-            rlim_cur: value,
-            rlim_max: value,
-        };
-        // SAFETY: setrlimit reads the struct; failure leaves the old limit.
-        unsafe {
-            libc::setrlimit(resource, &limit);
+fn probe_all() -> Result<Protections, String> {
+    // SAFETY: a getter.
+    let root = unsafe { libc::geteuid() } == 0;
+    let forced_off = std::env::var_os("KATA_GRADER_NO_SANDBOX").is_some();
+    let with_namespaces = Protections {
+        namespaces: true,
+        user: if root {
+            TestUser::PerRunUid
+        } else {
+            TestUser::UserNamespace
+        },
+        note: None,
+    };
+    let without = |note: String| Protections {
+        namespaces: false,
+        user: if root {
+            TestUser::PerRunUid
+        } else {
+            TestUser::Grader
+        },
+        note: Some(note),
+    };
+    if !forced_off {
+        match probe(&with_namespaces) {
+            Ok(()) => return Ok(with_namespaces),
+            Err(e) => {
+                let degraded = without(format!(
+                    "PID and mount namespaces are not available here ({e}): tests run one at a \
+                     time, in process groups, and can read what the grader's user can read \
+                     (the hidden tests among it)"
+                ));
+                return probe(&degraded)
+                    .map(|()| degraded)
+                    .map_err(|e| format!("cannot wall the tests in on this machine: {e}"));
+            }
         }
     }
+    let degraded = without(
+        "namespaces turned off by KATA_GRADER_NO_SANDBOX: tests run one at a time, in process \
+         groups, and can read what the grader's user can read"
+            .into(),
+    );
+    probe(&degraded)
+        .map(|()| degraded)
+        .map_err(|e| format!("cannot wall the tests in on this machine: {e}"))
+}
+
+/// Runs a copy of /bin/true walled in as `protections` says.
+fn probe(protections: &Protections) -> Result<(), String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PROBES: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "grader-probe-{}-{}",
+        std::process::id(),
+        PROBES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| -> Result<(), String> {
+        let scratch = dir.join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+        let binary = dir.join("true");
+        std::fs::copy("/bin/true", &binary).map_err(|e| e.to_string())?;
+        let spec = Spec {
+            hide: dir.clone(),
+            binary: binary.clone(),
+            scratch: scratch.clone(),
+        };
+        let program = if protections.namespaces {
+            std::path::PathBuf::from(sandbox::BINARY)
+        } else {
+            binary
+        };
+        let mut command = Command::new(program);
+        command.current_dir(&scratch).env_clear();
+        let limits = Limits {
+            cpu_secs: Some(10),
+            address_space: Some(256 << 20),
+            file_size: Some(0),
+            open_files: Some(64),
+            processes: Some(sandbox::process_limit(16)),
+            ..Limits::trusted(Duration::from_secs(20), 4096)
+        };
+        let walled = Walled {
+            protections,
+            spec: &spec,
+            proof: ProofChannel {
+                key: &[0; 32],
+                var: "KATA_GRADER_PROBE",
+            },
+        };
+        let outcome = run(command, &limits, "probe", Some(&walled)).map_err(|e| e.to_string())?;
+        match outcome.exit {
+            Exit::Code(0) => Ok(()),
+            other => Err(format!("a walled /bin/true did not succeed ({other:?})")),
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 fn kill_group(pgid: i32) {
@@ -485,10 +586,6 @@ fn processes() -> impl Iterator<Item = ProcInfo> {
         })
 }
 
-fn has_marker(pid: i32, marker: &str) -> bool {
-    marker_of(pid).as_deref() == Some(marker)
-}
-
 /// Markers of the runs under way: their adopted orphans may still be part of a legitimate
 /// test (a grandchild whose parent exited first), so a general sweep spares them.
 fn running_markers() -> &'static Mutex<HashSet<String>> {
@@ -509,16 +606,16 @@ fn marker_of(pid: i32) -> Option<String> {
 /// Returns how many it killed.
 pub fn sweep_orphans(marker: Option<&str>) -> usize {
     let me = std::process::id() as i32;
-    let pending: HashSet<i32> = reaper().state.lock().unwrap().pending.clone();
     let mut killed = 0;
     // Killing one can orphan its children in turn: repeat until nothing is found.
     for _ in 0..50 {
+        let pending: HashSet<i32> = reaper().state.lock().unwrap().pending.clone();
         let running = running_markers().lock().unwrap().clone();
         let victims: Vec<i32> = processes()
             .filter(|p| p.ppid == me && !pending.contains(&p.pid))
-            .filter(|p| match marker {
-                Some(m) => has_marker(p.pid, m),
-                None => !marker_of(p.pid).is_some_and(|m| running.contains(&m)),
+            .filter(|p| match (marker, marker_of(p.pid)) {
+                (Some(m), found) => found.as_deref() == Some(m),
+                (None, found) => !found.is_some_and(|m| running.contains(&m)),
             })
             .map(|p| p.pid)
             .collect();
@@ -537,20 +634,28 @@ pub fn sweep_orphans(marker: Option<&str>) -> usize {
     killed
 }
 
-/// A fresh random token for a proof channel.
-pub fn random_token() -> Vec<u8> {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut bytes);
+/// Fresh random bytes from the kernel (getrandom). An error, never a weaker fallback: a
+/// guessable key would make every verdict forgeable.
+pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    let mut got = 0;
+    while got < N {
+        // SAFETY: getrandom writes at most N - got bytes into the rest of the array.
+        let n = unsafe { libc::getrandom(bytes[got..].as_mut_ptr().cast(), N - got, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        got += n as usize;
     }
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into_bytes()
+    Ok(bytes)
 }
 
-/// Shared by callers that need the reaper started before anything else forks.
-pub fn init() {
+/// Starts the reaper, and makes the grader non-dumpable, before anything else forks.
+pub fn init() -> io::Result<()> {
     let _ = reaper();
+    sandbox::guard_grader()
 }

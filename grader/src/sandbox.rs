@@ -1,37 +1,100 @@
-//! The walls around one test process, on Linux.
+//! The walls around one test process, on Linux: everything that happens between fork and
+//! exec of a test, in one place.
 //!
-//! Each test runs as PID 2 of a PID namespace of its own, in a mount namespace where the
-//! course directory (hidden tests, solutions, other submissions, the grader's build) is
-//! covered by an empty tmpfs, and so is `/tmp`, into which only the test binary
-//! (read-only, at [`BINARY`]) and the test's scratch directory (at [`WORKDIR`]) are bound. Its PID 1 is a tiny init of the grader's that reaps,
-//! notices processes left behind, and takes every one of them down when the test ends:
-//! nothing a test starts can outlive it, `kill(-1, SIGKILL)` reaches only the test's own
-//! processes, and `kill(getppid(), …)` reaches an init that ignores it. As root, the test
-//! also drops to an unprivileged user of its own (so RLIMIT_NPROC bounds a fork bomb and
-//! the grader's files are out of reach); as another user the namespaces come from a user
-//! namespace, where the kernel allows one.
+//! [`Walls::raise`] runs in the forked child and, in this order:
+//! 1. ties the child to the grader (parent-death signal);
+//! 2. with namespaces, moves it into a PID namespace of its own, as PID 2 under a tiny
+//!    init of the grader's (PID 1) that reaps, notices processes left behind and takes
+//!    every one of them down when the test ends; and into a mount namespace where the
+//!    course directory (hidden tests, solutions, other submissions, the grader's build)
+//!    is covered by an empty tmpfs, and so is `/tmp`, into which only the test binary
+//!    (read-only, at [`BINARY`]) and the test's scratch directory (at [`WORKDIR`]) are
+//!    bound;
+//! 3. sets the resource limits;
+//! 4. makes it an unprivileged user: as root, a uid of its own per run; as another user,
+//!    a non-root user of a user namespace of its own (so that, made non-dumpable by the
+//!    harness, it cannot read its own memory, and cannot unmount what hides the course);
+//! 5. sets `no_new_privs` and installs the [`seccomp`] filter;
+//! 6. tells the grader it is ready (a byte on a pipe that closes on exec), so that a
+//!    failed exec (the test binary's fault) is told apart from a failed wall (the
+//!    grader's).
 //!
-//! The process tree, all set up between fork and exec of the std child:
-//! `P` (the std child; waits) → `Q` (PID 1: init, reports) → `R` (PID 2: execs the test).
-//! Everything here runs after fork in a possibly multi-threaded parent, so only
-//! async-signal-safe calls are made there, on data prepared beforehand.
+//! Everything here after fork runs in a copy of a multi-threaded process: only
+//! async-signal-safe calls, on data prepared beforehand by [`Walls::new`]. This module
+//! uses nothing else of the grader's; `process` runs children through it.
+
+pub mod seccomp;
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-/// Which walls could be raised on this machine.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Which walls can be raised on this machine: found once per grade (see
+/// `process::probe_protections`) and passed along as a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Protections {
     /// PID and mount namespaces per test, with the course hidden.
     pub namespaces: bool,
-    /// Tests run as an unprivileged user of their own (only when the grader is root).
-    pub unprivileged_user: bool,
+    /// Whose user a test runs as.
+    pub user: TestUser,
     /// Why a wall is missing, if one is.
     pub note: Option<String>,
+}
+
+/// Whose user a test runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestUser {
+    /// The grader is root: each run gets a uid of its own (61000–64999).
+    PerRunUid,
+    /// The grader is not root: the test is a non-root user of a user namespace of its own.
+    UserNamespace,
+    /// The grader's own user (no namespaces, grader not root).
+    Grader,
+}
+
+impl TestUser {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestUser::PerRunUid => "a uid of its own",
+            TestUser::UserNamespace => "a user namespace of its own",
+            TestUser::Grader => "the grader's user",
+        }
+    }
+}
+
+/// Resource limits of one run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub wall: std::time::Duration,
+    /// Bytes kept of each of stdout and stderr; the rest is read and dropped.
+    pub output_cap: usize,
+    /// RLIMIT_CPU in seconds (all threads together).
+    pub cpu_secs: Option<u64>,
+    /// RLIMIT_AS in bytes.
+    pub address_space: Option<u64>,
+    /// RLIMIT_FSIZE in bytes: the largest file the process may write.
+    pub file_size: Option<u64>,
+    /// RLIMIT_NOFILE.
+    pub open_files: Option<u64>,
+    /// RLIMIT_NPROC: enforced only for an unprivileged user.
+    pub processes: Option<u64>,
+}
+
+impl Limits {
+    /// Only a wall-clock limit and an output cap: for the grader's own tools (cargo).
+    pub fn trusted(wall: std::time::Duration, output_cap: usize) -> Limits {
+        Limits {
+            wall,
+            output_cap,
+            cpu_secs: None,
+            address_space: None,
+            file_size: None,
+            open_files: None,
+            processes: None,
+        }
+    }
 }
 
 /// Where the test binary appears inside the sandbox.
@@ -39,26 +102,65 @@ pub const BINARY: &str = "/tmp/kata-test";
 /// Where the test's scratch directory appears inside the sandbox: its cwd, HOME and TMPDIR.
 pub const WORKDIR: &str = "/tmp/work";
 
-/// What one sandboxed run needs, prepared before fork.
-pub struct Prepared {
-    root: bool,
-    outer_uid: u32,
-    outer_gid: u32,
+/// What a walled run is: which binary, with which scratch directory, hiding what.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The directory to hide from the test (the course).
+    pub hide: PathBuf,
+    /// The test binary; inside namespaces it is at [`BINARY`].
+    pub binary: PathBuf,
+    /// The test's scratch directory; inside namespaces it is [`WORKDIR`].
+    pub scratch: PathBuf,
+}
+
+/// The init's report on the status pipe: three native-endian i32s.
+pub const REPORT_LEN: usize = 12;
+/// `[REPORT_ENDED, wait status, processes left behind]`.
+pub const REPORT_ENDED: i32 = 0;
+/// `[REPORT_SETUP_FAILED, errno, step]`: the init could not set the namespace up.
+pub const REPORT_SETUP_FAILED: i32 = 1;
+/// Steps of the init that can fail.
+pub const STEP_MOUNT_PROC: i32 = 1;
+pub const STEP_FORK_TEST: i32 = 2;
+
+/// Which descriptors a run's walls report on.
+#[derive(Debug, Clone, Copy)]
+pub struct Reports {
+    /// Written (one byte) just before exec: every wall stands.
+    pub ready: RawFd,
+    /// The namespace's init writes its report here (see [`REPORT_LEN`]).
+    pub status: Option<RawFd>,
+}
+
+/// The walls of one run, prepared before fork.
+pub struct Walls {
+    grader: libc::pid_t,
+    limits: Vec<(libc::__rlimit_resource_t, u64)>,
+    user: UserChange,
+    namespaces: Option<Namespaces>,
+    filter: seccomp::Filter,
+    reports: Reports,
+}
+
+enum UserChange {
+    None,
+    Uid(u32),
+    /// A user namespace of its own where the test is uid/gid 1000, mapped onto the
+    /// grader's user.
+    Nested {
+        uid_map: CString,
+        gid_map: CString,
+    },
+}
+
+struct Namespaces {
+    /// The grader is not root: the namespaces come from a user namespace.
+    via_user_namespace: bool,
     uid_map: CString,
     gid_map: CString,
-    setgroups_path: CString,
-    uid_map_path: CString,
-    gid_map_path: CString,
     hide: CString,
     binary: CString,
     scratch: CString,
-    binary_target: CString,
-    scratch_target: CString,
-    tmp: CString,
-    proc_self_fd: Vec<u8>,
-    run_uid: u32,
-    /// Q writes `[wait status, leftovers]` here as two native-endian i32s.
-    status_w: RawFd,
 }
 
 fn cstr(path: &Path) -> io::Result<CString> {
@@ -68,66 +170,147 @@ fn cstr(path: &Path) -> io::Result<CString> {
 
 /// The uid a run gets when the grader is root: one per run at a time, from a range no
 /// real account uses, so that RLIMIT_NPROC counts only that run's processes.
-fn run_uid() -> u32 {
+fn next_run_uid() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     61_000 + NEXT.fetch_add(1, Ordering::Relaxed) % 4_000
 }
 
-impl Prepared {
-    /// Prepares a run of `binary` with its scratch directory `scratch`, hiding `hide`.
+/// The uid and gid a test has inside its own user namespace (any but 0).
+const NESTED_ID: u32 = 1000;
+
+fn effective_ids() -> (u32, u32) {
+    // SAFETY: plain getters.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+impl Walls {
+    /// Prepares the walls of one run. With `spec`, the run gets namespaces (as
+    /// `protections` allows); the scratch directory is handed to the test's user.
     pub fn new(
-        hide: &Path,
-        binary: &Path,
-        scratch: &Path,
-        status_w: RawFd,
-    ) -> io::Result<Prepared> {
-        // SAFETY: plain getters.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        protections: &Protections,
+        spec: Option<&Spec>,
+        limits: &Limits,
+        reports: Reports,
+    ) -> io::Result<Walls> {
+        let (uid, gid) = effective_ids();
         let root = uid == 0;
-        let run_uid = if root { run_uid() } else { uid };
-        if root {
+        let user = if root {
+            UserChange::Uid(next_run_uid())
+        } else if protections.namespaces && spec.is_some() {
+            UserChange::Nested {
+                uid_map: CString::new(format!("{NESTED_ID} 0 1\n")).unwrap(),
+                gid_map: CString::new(format!("{NESTED_ID} 0 1\n")).unwrap(),
+            }
+        } else {
+            UserChange::None
+        };
+        if let (UserChange::Uid(run_uid), Some(spec)) = (&user, spec) {
             // The test's user must be able to use its scratch directory.
-            std::os::unix::fs::chown(scratch, Some(run_uid), Some(run_uid))?;
+            std::os::unix::fs::chown(&spec.scratch, Some(*run_uid), Some(*run_uid))?;
         }
-        Ok(Prepared {
-            root,
-            outer_uid: uid,
-            outer_gid: gid,
-            uid_map: CString::new(format!("0 {uid} 1\n")).unwrap(),
-            gid_map: CString::new(format!("0 {gid} 1\n")).unwrap(),
-            setgroups_path: CString::new("/proc/self/setgroups").unwrap(),
-            uid_map_path: CString::new("/proc/self/uid_map").unwrap(),
-            gid_map_path: CString::new("/proc/self/gid_map").unwrap(),
-            hide: cstr(hide)?,
-            binary: cstr(binary)?,
-            scratch: cstr(scratch)?,
-            binary_target: CString::new(BINARY).unwrap(),
-            scratch_target: CString::new(WORKDIR).unwrap(),
-            tmp: CString::new("/tmp").unwrap(),
-            proc_self_fd: b"/proc/self/fd/".to_vec(),
-            run_uid,
-            status_w,
+        let namespaces = match spec {
+            Some(spec) if protections.namespaces => Some(Namespaces {
+                via_user_namespace: !root,
+                uid_map: CString::new(format!("0 {uid} 1\n")).unwrap(),
+                gid_map: CString::new(format!("0 {gid} 1\n")).unwrap(),
+                hide: cstr(&spec.hide)?,
+                binary: cstr(&spec.binary)?,
+                scratch: cstr(&spec.scratch)?,
+            }),
+            _ => None,
+        };
+        let mut rlimits = vec![(libc::RLIMIT_CORE, 0)];
+        for (resource, value) in [
+            (libc::RLIMIT_NPROC, limits.processes),
+            (libc::RLIMIT_CPU, limits.cpu_secs),
+            (libc::RLIMIT_AS, limits.address_space),
+            (libc::RLIMIT_FSIZE, limits.file_size),
+            (libc::RLIMIT_NOFILE, limits.open_files),
+        ] {
+            if let Some(value) = value {
+                rlimits.push((resource, value));
+            }
+        }
+        Ok(Walls {
+            grader: std::process::id() as libc::pid_t,
+            limits: rlimits,
+            user,
+            namespaces,
+            filter: seccomp::Filter::new(),
+            reports,
         })
     }
 
-    /// Runs in the std child (P) between fork and exec. Returns only in R, ready to exec.
+    /// Raises every wall, in the child between fork and exec. With namespaces it returns
+    /// only in the process that goes on to exec the test (the namespace's PID 2).
     ///
     /// # Safety
     /// Must be called only from a `pre_exec` closure.
-    pub unsafe fn enter(&self) -> io::Result<()> {
+    pub unsafe fn raise(&self) -> io::Result<()> {
+        // If the grader dies (Ctrl-C, a cancelled CI job, SIGKILL), so does this run,
+        // hanging or not: the wall-clock limit is the grader's, and dies with it.
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+            || libc::getppid() != self.grader
+        {
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        if let Some(ns) = &self.namespaces {
+            ns.enter(self.reports.status.unwrap_or(-1))?;
+        }
+        // The test is the first thing the kernel's OOM killer takes, never the grader.
+        // (Its /proc files are ours to write only while we are dumpable: see `dumpable`.)
+        dumpable(true);
+        let _ = write_file(c"/proc/self/oom_score_adj", b"1000");
+        dumpable(false);
+        for &(resource, value) in &self.limits {
+            let limit = libc::rlimit {
+                rlim_cur: value,
+                rlim_max: value,
+            };
+            check(libc::setrlimit(resource, &limit))?;
+        }
+        match &self.user {
+            UserChange::None => {}
+            UserChange::Uid(uid) => {
+                check(libc::setgroups(0, std::ptr::null()))?;
+                check(libc::setgid(*uid))?;
+                check(libc::setuid(*uid))?;
+            }
+            UserChange::Nested { uid_map, gid_map } => {
+                // Root of the outer user namespace (needed for the mounts) becomes an
+                // ordinary user of an inner one: after exec it has no capability left.
+                check(libc::unshare(libc::CLONE_NEWUSER))?;
+                write_maps(uid_map, gid_map)?;
+            }
+        }
+        // A change of credentials clears the parent-death signal: set it again.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+        self.filter.install()?;
+        libc::write(self.reports.ready, b"r".as_ptr().cast(), 1);
+        Ok(())
+    }
+}
+
+impl Namespaces {
+    /// Runs in the std child (P). Returns only in R (PID 2), ready to exec.
+    ///
+    /// The process tree: `P` (the std child; waits) → `Q` (PID 1: init, reports on
+    /// `status_w`) → `R` (PID 2: execs the test).
+    unsafe fn enter(&self, status_w: RawFd) -> io::Result<()> {
         let flags = libc::CLONE_NEWNS
             | libc::CLONE_NEWPID
-            | if self.root { 0 } else { libc::CLONE_NEWUSER };
+            | if self.via_user_namespace {
+                libc::CLONE_NEWUSER
+            } else {
+                0
+            };
         check(libc::unshare(flags))?;
-        if !self.root {
+        if self.via_user_namespace {
             // Map ourselves to root inside the new user namespace, so we may mount.
-            write_file(&self.setgroups_path, b"deny")?;
-            write_file(&self.uid_map_path, self.uid_map.as_bytes())?;
-            write_file(&self.gid_map_path, self.gid_map.as_bytes())?;
+            write_maps(&self.uid_map, &self.gid_map)?;
         }
-        let _ = (self.outer_uid, self.outer_gid);
-        // A change of credentials may clear the parent-death signal set before unshare.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         // Our mounts must not leak back into the grader's namespace.
         check(libc::mount(
@@ -146,7 +329,7 @@ impl Prepared {
             self.scratch.as_ptr(),
             libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
         ))?;
-        let tmpfs = |at: &CString, options: &std::ffi::CStr| {
+        let tmpfs = |at: &std::ffi::CStr, options: &std::ffi::CStr| {
             check(libc::mount(
                 c"grader-sandbox".as_ptr(),
                 at.as_ptr(),
@@ -156,16 +339,16 @@ impl Prepared {
             ))
         };
         tmpfs(&self.hide, c"mode=755,size=64k")?;
-        tmpfs(&self.tmp, c"mode=1777,size=16m")?;
-        check(libc::mkdir(self.scratch_target.as_ptr(), 0o755))?;
+        tmpfs(c"/tmp", c"mode=1777,size=16m")?;
+        check(libc::mkdir(c"/tmp/work".as_ptr(), 0o755))?;
         let placeholder = check(libc::open(
-            self.binary_target.as_ptr(),
+            c"/tmp/kata-test".as_ptr(),
             libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
             0o755,
         ))?;
         libc::close(placeholder);
-        bind(&self.proc_self_fd, bin_fd, &self.binary_target, true)?;
-        bind(&self.proc_self_fd, scratch_fd, &self.scratch_target, false)?;
+        bind(bin_fd, c"/tmp/kata-test", true)?;
+        bind(scratch_fd, c"/tmp/work", false)?;
         libc::close(bin_fd);
         libc::close(scratch_fd);
 
@@ -185,19 +368,24 @@ impl Prepared {
         // does), and the kernel then kills everything in the namespace.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         // A fresh /proc, so that the test's pids and /proc agree.
-        libc::mount(
+        if libc::mount(
             c"proc".as_ptr(),
             c"/proc".as_ptr(),
             c"proc".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
             std::ptr::null(),
-        );
+        ) != 0
+        {
+            report(status_w, REPORT_SETUP_FAILED, errno(), STEP_MOUNT_PROC);
+            libc::_exit(0);
+        }
         let r = libc::fork();
         if r < 0 {
-            libc::_exit(121);
+            report(status_w, REPORT_SETUP_FAILED, errno(), STEP_FORK_TEST);
+            libc::_exit(0);
         }
         if r > 0 {
-            close_all_but(self.status_w);
+            close_all_but(status_w);
             let mut status = 0;
             let mut test_status = None;
             // Reap everything; remember the test's own status.
@@ -207,7 +395,7 @@ impl Prepared {
                     test_status = Some(status);
                     break;
                 }
-                if pid < 0 && *libc::__errno_location() != libc::EINTR {
+                if pid < 0 && errno() != libc::EINTR {
                     break;
                 }
             }
@@ -230,27 +418,59 @@ impl Prepared {
             libc::kill(-1, libc::SIGKILL);
             while libc::waitpid(-1, &mut status, 0) > 0 {}
             if let Some(test_status) = test_status {
-                let mut record = [0u8; 8];
-                record[..4].copy_from_slice(&test_status.to_ne_bytes());
-                record[4..].copy_from_slice(&leftovers.to_ne_bytes());
-                libc::write(self.status_w, record.as_ptr().cast(), record.len());
+                report(status_w, REPORT_ENDED, test_status, leftovers);
             }
             libc::_exit(0);
         }
 
         // R: the test. Start where the scratch directory is *now* (the inherited working
         // directory still points below the hidden course, behind the tmpfs).
-        check(libc::chdir(self.scratch_target.as_ptr()))?;
-        if self.root {
-            check(libc::setgroups(0, std::ptr::null()))?;
-            check(libc::setgid(self.run_uid))?;
-            check(libc::setuid(self.run_uid))?;
-        }
-        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+        check(libc::chdir(c"/tmp/work".as_ptr()))?;
         // If init goes, so does the test.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         Ok(())
     }
+}
+
+/// The grader is non-dumpable (see [`guard_grader`]), and so is every process forked from
+/// it: its memory holds the keys of the tests running at the moment. That also makes our
+/// own /proc files root's, which we must write to set up a user namespace; so we are
+/// dumpable only for those writes, before any code of the test runs. (No test can reach
+/// these processes meanwhile: they are outside its namespaces, or the test is not
+/// running yet.)
+unsafe fn dumpable(on: bool) {
+    libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0);
+}
+
+/// Writes a fresh user namespace's `setgroups`, `uid_map` and `gid_map`.
+unsafe fn write_maps(uid_map: &std::ffi::CStr, gid_map: &std::ffi::CStr) -> io::Result<()> {
+    dumpable(true);
+    let written = (|| {
+        write_file(c"/proc/self/setgroups", b"deny")?;
+        write_file(c"/proc/self/uid_map", uid_map.to_bytes())?;
+        write_file(c"/proc/self/gid_map", gid_map.to_bytes())
+    })();
+    dumpable(false);
+    written
+}
+
+unsafe fn errno() -> i32 {
+    *libc::__errno_location()
+}
+
+unsafe fn report(fd: RawFd, kind: i32, a: i32, b: i32) {
+    let mut record = [0u8; REPORT_LEN];
+    record[..4].copy_from_slice(&kind.to_ne_bytes());
+    record[4..8].copy_from_slice(&a.to_ne_bytes());
+    record[8..].copy_from_slice(&b.to_ne_bytes());
+    libc::write(fd, record.as_ptr().cast(), record.len());
+}
+
+/// Decodes an init's report: `(kind, a, b)`.
+pub fn decode_report(bytes: &[u8]) -> Option<(i32, i32, i32)> {
+    let record: [u8; REPORT_LEN] = bytes.try_into().ok()?;
+    let word = |i: usize| i32::from_ne_bytes(record[i * 4..i * 4 + 4].try_into().unwrap());
+    Some((word(0), word(1), word(2)))
 }
 
 fn check(result: libc::c_int) -> io::Result<libc::c_int> {
@@ -273,7 +493,7 @@ unsafe fn close_all_but(keep: RawFd) {
     }
 }
 
-unsafe fn write_file(path: &CString, data: &[u8]) -> io::Result<()> {
+unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
     let fd = check(libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC))?;
     let written = libc::write(fd, data.as_ptr().cast(), data.len());
     libc::close(fd);
@@ -284,8 +504,9 @@ unsafe fn write_file(path: &CString, data: &[u8]) -> io::Result<()> {
 }
 
 /// Bind-mounts what `fd` refers to onto `target`, through `/proc/self/fd/<fd>`.
-unsafe fn bind(prefix: &[u8], fd: RawFd, target: &CString, read_only: bool) -> io::Result<()> {
+unsafe fn bind(fd: RawFd, target: &std::ffi::CStr, read_only: bool) -> io::Result<()> {
     // Build "/proc/self/fd/<fd>\0" on the stack: no allocation after fork.
+    let prefix = b"/proc/self/fd/";
     let mut source = [0u8; 64];
     source[..prefix.len()].copy_from_slice(prefix);
     let mut digits = [0u8; 12];
@@ -321,57 +542,11 @@ unsafe fn bind(prefix: &[u8], fd: RawFd, target: &CString, read_only: bool) -> i
     Ok(())
 }
 
-/// Whether sandboxed runs work here, found once by trying one.
-pub fn protections() -> &'static Protections {
-    static PROBED: OnceLock<Protections> = OnceLock::new();
-    PROBED.get_or_init(probe)
-}
-
-fn probe() -> Protections {
-    if std::env::var_os("KATA_GRADER_NO_SANDBOX").is_some() {
-        return Protections {
-            namespaces: false,
-            unprivileged_user: false,
-            note: Some("turned off by KATA_GRADER_NO_SANDBOX".into()),
-        };
-    }
-    let dir = std::env::temp_dir().join(format!("grader-probe-{}", std::process::id()));
-    let scratch = dir.join("scratch");
-    let result = (|| -> io::Result<()> {
-        std::fs::create_dir_all(&scratch)?;
-        let binary = dir.join("true");
-        std::fs::copy("/bin/true", &binary)?;
-        let outcome = crate::process::run_sandboxed_probe(&dir, &binary, &scratch)?;
-        if outcome == Some(0) {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "a sandboxed /bin/true did not succeed ({outcome:?})"
-            )))
-        }
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    // SAFETY: a getter.
-    let root = unsafe { libc::geteuid() } == 0;
-    match result {
-        Ok(()) => Protections { namespaces: true, unprivileged_user: root, note: None },
-        Err(e) => Protections {
-            namespaces: false,
-            unprivileged_user: false,
-            note: Some(format!(
-                "PID and mount namespaces are not available here ({e}): tests run in process groups \
-                 with resource limits only, and can reach the grader's files and processes"
-            )),
-        },
-    }
-}
-
 /// RLIMIT_NPROC for a test allowed `wanted` processes and threads of its own. The kernel
 /// counts every task of the test's user: as root the test has a user of its own; otherwise
 /// it shares the grader's user, so the tasks that user already runs are added.
 pub fn process_limit(wanted: u64) -> u64 {
-    // SAFETY: a getter.
-    let uid = unsafe { libc::geteuid() };
+    let (uid, _) = effective_ids();
     if uid == 0 {
         return wanted;
     }
@@ -398,4 +573,13 @@ pub fn process_limit(wanted: u64) -> u64 {
 /// The course root to hide from tests: the directory holding everything the grader owns.
 pub fn hidden_root(course_root: &Path) -> PathBuf {
     std::fs::canonicalize(course_root).unwrap_or_else(|_| course_root.to_path_buf())
+}
+
+/// Makes the calling process (the grader) non-dumpable, so that a test running as the
+/// same user, where no namespace separates them, cannot read the grader's memory (it
+/// holds every running test's key) through /proc. Processes forked from the grader (the
+/// namespaces' inits) inherit it.
+pub fn guard_grader() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    check(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) }).map(|_| ())
 }

@@ -1,34 +1,30 @@
-//! Stage 5: verdicts times the manifest's points. Each test earns its suite's points when
+//! Stage 7: verdicts times the manifest's points. Each test earns its suite's points when
 //! it passes and nothing otherwise; a kata's score is the sum of its tests'.
 
 use crate::manifest::Course;
 use crate::plan::Plan;
-use crate::report::{KataResult, Report, TestResult, SCHEMA_VERSION};
-use crate::run::{Status, TestRun};
+use crate::report::{KataResult, Protections, Report, TestResult, SCHEMA_VERSION};
+use crate::run::TestRun;
+use crate::verdict::Status;
 
-pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
+pub fn score(course: &Course, plan: &Plan, protections: Protections, runs: Vec<TestRun>) -> Report {
     let tests: Vec<TestResult> = runs
         .into_iter()
-        .map(|run| {
-            let planned = plan
-                .katas
-                .iter()
-                .find(|k| k.kata.id == run.kata)
-                .and_then(|k| k.suites.iter().find(|s| s.suite.name == run.suite));
-            let max = planned.map(|s| s.suite.points).unwrap_or(0);
-            let time_limit_secs = planned.map(|s| s.time_limit_secs).unwrap_or(0);
-            TestResult {
-                name: format!("{}::{}", run.suite, run.test),
-                kata: run.kata,
-                suite: run.suite,
-                checker: run.checker,
-                points: if run.status == Status::Pass { max } else { 0 },
-                max,
-                status: run.status,
-                message: run.message,
-                duration_ms: run.duration.as_millis() as u64,
-                time_limit_secs,
-            }
+        .map(|run| TestResult {
+            name: format!("{}::{}", run.suite, run.test),
+            kata: run.kata,
+            suite: run.suite,
+            checker: run.checker,
+            points: if run.status == Status::Pass {
+                run.points
+            } else {
+                0
+            },
+            max: run.points,
+            status: run.status,
+            message: run.message,
+            duration_ms: run.duration.as_millis() as u64,
+            time_limit_secs: run.time_limit_secs,
         })
         .collect();
     let katas = plan
@@ -54,7 +50,7 @@ pub fn score(course: &Course, plan: &Plan, runs: Vec<TestRun>) -> Report {
         submission: plan.source.label(),
         points: katas.iter().map(|k| k.points).sum(),
         max: katas.iter().map(|k| k.max).sum(),
-        protections: crate::sandbox::protections().clone(),
+        protections,
         katas,
         tests,
     }

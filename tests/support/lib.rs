@@ -4,7 +4,7 @@
 use grader::manifest::{self, Course};
 use grader::plan::Source;
 use grader::report::Report;
-use grader::run::Status;
+use grader::verdict::Status;
 use grader::GradeOptions;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Gradescope's autograder `results.json`: one entry per hidden test.
 
 use super::Report;
-use crate::run::Status;
+use crate::verdict::Status;
 use serde_json::json;
 
 pub fn gradescope(report: &Report) -> String {

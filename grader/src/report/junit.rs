@@ -1,7 +1,7 @@
 //! JUnit XML, for CI systems that display test results: one suite per kata.
 
 use super::Report;
-use crate::run::Status;
+use crate::verdict::Status;
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 

@@ -12,11 +12,11 @@ pub use markdown::markdown;
 pub use terminal::{terminal, TerminalOptions};
 
 use crate::manifest::Checker;
-use crate::run::Status;
+use crate::verdict::Status;
 use serde::Serialize;
 
 /// Bumped on any change that could break a reader of the JSON report.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -27,9 +27,36 @@ pub struct Report {
     pub points: u32,
     pub max: u32,
     /// Which walls stood around the tests (see the README's threat model).
-    pub protections: crate::sandbox::Protections,
+    pub protections: Protections,
     pub katas: Vec<KataResult>,
     pub tests: Vec<TestResult>,
+}
+
+/// Which walls stood around the tests, as the report tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Protections {
+    /// PID and mount namespaces per test, the course hidden.
+    pub namespaces: bool,
+    /// Whose user the tests ran as: `own-uid` (a uid per run; the grader is root),
+    /// `user-namespace` (a non-root user of a user namespace of its own) or `grader`.
+    pub test_user: &'static str,
+    /// What was missing and why, if anything was.
+    pub note: Option<String>,
+}
+
+impl From<&crate::sandbox::Protections> for Protections {
+    fn from(p: &crate::sandbox::Protections) -> Protections {
+        use crate::sandbox::TestUser;
+        Protections {
+            namespaces: p.namespaces,
+            test_user: match p.user {
+                TestUser::PerRunUid => "own-uid",
+                TestUser::UserNamespace => "user-namespace",
+                TestUser::Grader => "grader",
+            },
+            note: p.note.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

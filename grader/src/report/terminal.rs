@@ -2,7 +2,7 @@
 //! and the total.
 
 use super::Report;
-use crate::run::Status;
+use crate::verdict::Status;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Default)]

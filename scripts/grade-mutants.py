@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Grades a directory of candidate mutants, in rounds, and says which lost points.
+
+    scripts/grade-mutants.py DIR [--kata K ...] [--json OUT]
+
+DIR holds one directory per kata, each with whole `lib.rs` files (`DIR/<kata>/<name>.rs`):
+blind mutants before they join tests/mutants/, say. Round N grades the N-th file of every
+kata in one submission tree (`grader grade --path`), so a round costs one build. For each
+file it prints the points it got and the hidden tests it failed: a mutant that keeps full
+marks is a bug the hidden tests miss.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir")
+    parser.add_argument("--kata", action="append", default=[])
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    mutants = {}
+    for kata in sorted(os.listdir(args.dir)):
+        path = os.path.join(args.dir, kata)
+        if not os.path.isdir(path) or (args.kata and kata not in args.kata):
+            continue
+        files = sorted(f for f in os.listdir(path) if f.endswith(".rs"))
+        if files:
+            mutants[kata] = [os.path.join(path, f) for f in files]
+    rounds = max((len(v) for v in mutants.values()), default=0)
+    grader = [os.environ.get("CARGO", "cargo"), "run", "-q", "-p", "grader", "--"]
+    results = []
+    work = tempfile.mkdtemp(prefix="grade-mutants-")
+    for r in range(rounds):
+        tree = os.path.join(work, f"round-{r}")
+        katas = []
+        for kata, files in mutants.items():
+            if r < len(files):
+                os.makedirs(os.path.join(tree, kata, "src"), exist_ok=True)
+                shutil.copy(files[r], os.path.join(tree, kata, "src", "lib.rs"))
+                katas.append(kata)
+        report = os.path.join(work, f"round-{r}.json")
+        cmd = grader + ["grade", "--path", tree, "-q", "--json", report,
+                        "--work-dir", os.path.join(ROOT, "target", "grader", "mutant-rounds")]
+        for kata in katas:
+            cmd += ["--kata", kata]
+        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+        if done.returncode not in (0, 1):
+            print(f"round {r}: the grader failed (exit {done.returncode})", file=sys.stderr)
+            sys.exit(2)
+        with open(report) as f:
+            graded = json.load(f)
+        for kata in katas:
+            k = next(k for k in graded["katas"] if k["id"] == kata)
+            failed = [t for t in graded["tests"] if t["kata"] == kata and t["status"] != "pass"]
+            entry = {
+                "kata": kata,
+                "mutant": os.path.basename(mutants[kata][r])[:-3],
+                "points": k["points"],
+                "max": k["max"],
+                "caught": k["points"] < k["max"],
+                "failed": [f"{t['name']} ({t['status']})" for t in failed],
+            }
+            results.append(entry)
+            mark = "caught" if entry["caught"] else "MISSED"
+            print(f"{mark:7} {kata:18} {entry['mutant']:40} {k['points']:>3}/{k['max']:<3} "
+                  + ", ".join(entry["failed"]), flush=True)
+    caught = sum(e["caught"] for e in results)
+    print(f"\n{caught} of {len(results)} mutants lost points")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

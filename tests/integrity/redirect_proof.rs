@@ -1,0 +1,61 @@
+//! Integrity fixture: redirects every pipe the process holds into one of its own (nix's
+//! `dup2` is safe), keeps the originals, and waits for what the harness writes there (the
+//! panic of the failing test); then sends that record's tag back as a `done`, with the
+//! test's status made 0. With the old channel the record held the token itself.
+//! kata: race
+//! hook: pub fn new() -> Counter {
+//! hook: pub fn new(tickets: u64) -> TicketOffice {
+//! expect: ran
+
+use kata_sync::thread;
+
+pub fn run() {
+    // Once per process (a std::sync::Once would bypass the sync facade).
+    if std::env::var_os("ATTACK_STARTED").is_some() {
+        return;
+    }
+    std::env::set_var("ATTACK_STARTED", "1");
+    {
+        let Ok((mine_r, mine_w)) = nix::unistd::pipe() else { return };
+        let mut originals = Vec::new();
+        for fd in crate::attack_kit::open_fds() {
+            let is_pipe = nix::sys::stat::fstat(fd)
+                .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
+                .unwrap_or(false);
+            if !is_pipe || fd == std::os::fd::AsRawFd::as_raw_fd(&mine_r) || fd == std::os::fd::AsRawFd::as_raw_fd(&mine_w) {
+                continue;
+            }
+            if let Ok(copy) = nix::unistd::dup(fd) {
+                if nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&mine_w), fd).is_ok() {
+                    originals.push(copy);
+                }
+            }
+        }
+        thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&mine_r), &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                // `<kind> <len> <tag>\n`: keep the tag, claim `done` with it.
+                if let Some(end) = seen.iter().position(|&b| b == b'\n') {
+                    let header = String::from_utf8_lossy(&seen[..end]).into_owned();
+                    let mut forged = Vec::new();
+                    if let Some(tag) = header.split(' ').nth(2) {
+                        forged.extend(format!("done 0 {tag}\n").into_bytes());
+                    }
+                    // And the token of the old channel, had it been one.
+                    if let Some(token) = header.split(' ').next() {
+                        forged.extend(format!("{token} done 0\n").into_bytes());
+                    }
+                    for &fd in &originals {
+                        crate::attack_kit::write_to(fd, &forged);
+                    }
+                    std::process::exit(0);
+                }
+            }
+        });
+    }
+}
