@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Grades a directory of candidate mutants, in rounds, and says which lost points.
 
-    scripts/grade-mutants.py DIR [--kata K ...] [--json OUT]
+    scripts/grade-mutants.py DIR [--kata K ...] [--json OUT] [--check]
 
 DIR holds one directory per kata, each with whole `lib.rs` files (`DIR/<kata>/<name>.rs`):
 blind mutants before they join tests/mutants/, say. Round N grades the N-th file of every
 kata in one submission tree (`grader grade --path`), so a round costs one build. For each
 file it prints the points it got and the hidden tests it failed: a mutant that keeps full
-marks is a bug the hidden tests miss.
+marks is a bug the hidden tests miss. With --check (for tests/mutants/), each file's
+`//! expect-fail:` header must name exactly the tests it failed, as `cargo test --test
+grading` demands; the exit status is 1 if one does not.
 """
 
 import argparse
@@ -26,6 +28,7 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--kata", action="append", default=[])
     parser.add_argument("--json")
+    parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
 
     mutants = {}
@@ -72,14 +75,30 @@ def main():
             }
             results.append(entry)
             mark = "caught" if entry["caught"] else "MISSED"
+            if args.check:
+                header = next((l.split(":", 1)[1] for l in open(mutants[kata][r])
+                               if l.startswith("//! expect-fail:")), "")
+                expected = {t.strip() for t in header.split(",") if t.strip()}
+                got = {t["name"] for t in failed}
+                entry["expected"] = sorted(expected)
+                if got != expected:
+                    mark = "WRONG"
+                    entry["wrong"] = {"unexpected": sorted(got - expected), "missing": sorted(expected - got)}
+                    print(f"  {kata}/{entry['mutant']}: fails {sorted(got - expected)} it should pass, "
+                          f"passes {sorted(expected - got)} it should fail", flush=True)
             print(f"{mark:7} {kata:18} {entry['mutant']:40} {k['points']:>3}/{k['max']:<3} "
                   + ", ".join(entry["failed"]), flush=True)
     caught = sum(e["caught"] for e in results)
     print(f"\n{caught} of {len(results)} mutants lost points")
+    wrong = [e for e in results if "wrong" in e]
+    if args.check:
+        print(f"{len(wrong)} mutants failed other tests than their header names")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     shutil.rmtree(work, ignore_errors=True)
+    if args.check and wrong:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

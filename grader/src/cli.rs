@@ -45,6 +45,17 @@ pub enum Command {
     List,
     /// Show which walls the grader can raise around tests on this machine, and the limits.
     Doctor,
+    /// Tools for course authors.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Check the course for what an author left out: each kata's files and hints, the
+    /// hidden suites against course.yaml, the mutants' headers, and the statements'
+    /// tables of promises (every promise tested, every test a promise).
+    Check,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -226,6 +237,23 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 course.defaults.time_limit_secs, l.memory_mib, l.processes, l.open_files, l.file_size_mib, l.output_kib
             );
             Ok(EXIT_OK)
+        }
+        Command::Dev(DevCommand::Check) => {
+            let problems = crate::dev::check(&course);
+            for p in &problems {
+                let _ = writeln!(out, "{p}");
+            }
+            if problems.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "dev check: {} katas, nothing to fix",
+                    course.katas.len()
+                );
+                Ok(EXIT_OK)
+            } else {
+                let _ = writeln!(out, "dev check: {} problem(s)", problems.len());
+                Ok(EXIT_BELOW)
+            }
         }
         Command::List => {
             for k in &course.katas {

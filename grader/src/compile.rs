@@ -184,7 +184,8 @@ fn hidden_manifest(course: &Course, planned: &PlannedKata) -> String {
     }
     out += &format!(
         "[dependencies]\n{kata} = {{ path = \"../../katas/{kata}\" }}\n\
-         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../harness\" }}\n{}\n{LINTS}",
+         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../harness\" }}\n\
+         kata-testkit = {{ path = \"../../../testkit\" }}\n{}\n{LINTS}",
         dependency_lines(&course.hidden_dependencies)
     );
     out
@@ -220,8 +221,13 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
             write_if_changed(&lock, &course_lock).map_err(stage_err(&lock))?;
         }
     }
-    // The facade and the harness come from the course, never from the submission.
-    for (from, to) in [("sync", "sync"), ("grader/harness", "harness")] {
+    // The facade, the harness and the test kit come from the course, never from the
+    // submission.
+    for (from, to) in [
+        ("sync", "sync"),
+        ("grader/harness", "harness"),
+        ("grader/testkit", "testkit"),
+    ] {
         let src = course.root.join(from);
         let dst = dir.join(to);
         let mut budget = MAX_STAGED_BYTES;

@@ -10,6 +10,7 @@
 pub mod admit;
 pub mod cli;
 pub mod compile;
+pub mod dev;
 pub mod manifest;
 pub mod plan;
 pub mod process;

@@ -163,7 +163,7 @@ pub fn plan(
 
 /// The suite file must declare exactly the tests course.yaml lists, in that order, each
 /// through `hidden_test!` (a bare `#[test]` would never prove a pass).
-fn check_suite_file(file: &Path, suite: &Suite) -> Result<(), PlanError> {
+pub fn check_suite_file(file: &Path, suite: &Suite) -> Result<(), PlanError> {
     let authoring = |line: usize, what: String| PlanError::Authoring {
         file: file.to_path_buf(),
         line,

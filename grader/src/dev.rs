@@ -1,0 +1,303 @@
+//! `grader dev check`: the authoring proof, for course authors (and `cargo test`).
+//!
+//! Like rustlings' `dev check`, it reads the course and says, with file and line, what an
+//! author left out: a kata's files, its hints, the agreement between course.yaml and the
+//! hidden suite files, the mutants' headers, and the statement's table of promises. That
+//! table is how a statement says what the hidden tests check:
+//!
+//! ```text
+//! ## What the tests check
+//!
+//! | promise | hidden tests |
+//! |---|---|
+//! | No increment is ever lost, however many threads call it at once | `race_loom::two_increments_are_never_lost`, `race_stress::ten_million_increments` |
+//! ```
+//!
+//! Every promise names at least one hidden test, and every hidden test keeps at least one
+//! promise: a test without a promise checks something the student was never told.
+
+use crate::manifest::{Course, Kata};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// One thing an author must fix: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub what: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.what)
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.what)
+        }
+    }
+}
+
+/// Mutants each kata needs at least.
+pub const MIN_MUTANTS: usize = 4;
+
+/// The heading of the statement's table of promises.
+pub const PROMISES_HEADING: &str = "## What the tests check";
+
+/// Checks the whole course; every problem found, in course order.
+pub fn check(course: &Course) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for kata in &course.katas {
+        check_kata(course, kata, &mut problems);
+    }
+    // Named as an author types them: from the course's root.
+    for p in &mut problems {
+        if let Ok(relative) = p.file.strip_prefix(&course.root) {
+            p.file = relative.to_path_buf();
+        }
+    }
+    problems
+}
+
+fn problem(file: &Path, line: usize, what: impl Into<String>) -> Problem {
+    Problem {
+        file: file.to_path_buf(),
+        line,
+        what: what.into(),
+    }
+}
+
+fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
+    let root = &course.root;
+    let manifest = root.join(crate::manifest::MANIFEST_FILE);
+    let id = &kata.id;
+    for file in [
+        root.join("exercises").join(id).join("README.md"),
+        root.join("exercises").join(id).join("Cargo.toml"),
+        root.join("exercises").join(id).join("src/lib.rs"),
+        root.join("exercises").join(id).join("tests/visible.rs"),
+        root.join("solutions").join(id).join("Cargo.toml"),
+        root.join("solutions").join(id).join("src/lib.rs"),
+    ] {
+        if !file.is_file() {
+            problems.push(problem(&file, 0, format!("kata `{id}` needs this file")));
+        }
+    }
+    if kata.hints.len() < 2 {
+        problems.push(problem(
+            &manifest,
+            0,
+            format!(
+                "kata `{id}` has {} hint(s); it needs two levels or more",
+                kata.hints.len()
+            ),
+        ));
+    }
+    // The suites against their files, as every grade checks them.
+    let mut tests = BTreeSet::new();
+    for suite in &kata.suites {
+        let file = course.hidden_file(kata, suite);
+        if let Err(e) = crate::plan::check_suite_file(&file, suite) {
+            problems.push(match e {
+                crate::plan::PlanError::Authoring { file, line, what } => {
+                    problem(&file, line, what)
+                }
+                other => problem(&file, 0, other.to_string()),
+            });
+        }
+        for test in &suite.tests {
+            tests.insert(format!("{}::{test}", suite.name));
+        }
+    }
+    check_mutants(&root.join("tests/mutants").join(id), id, &tests, problems);
+    check_promises(
+        &root.join("exercises").join(id).join("README.md"),
+        &tests,
+        problems,
+    );
+}
+
+fn check_mutants(dir: &Path, kata: &str, tests: &BTreeSet<String>, problems: &mut Vec<Problem>) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    if files.len() < MIN_MUTANTS {
+        problems.push(problem(
+            dir,
+            0,
+            format!(
+                "kata `{kata}` has {} mutant(s); it needs at least {MIN_MUTANTS}",
+                files.len()
+            ),
+        ));
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let header = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("//! expect-fail:"));
+        let Some((line, header)) = header else {
+            problems.push(problem(
+                &file,
+                1,
+                "no `//! expect-fail:` line naming the tests that catch this mutant",
+            ));
+            continue;
+        };
+        if !text
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("//! Mutant:"))
+        {
+            problems.push(problem(
+                &file,
+                1,
+                "a mutant starts with `//! Mutant: <the bug>`",
+            ));
+        }
+        let named: Vec<&str> = header["//! expect-fail:".len()..]
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if named.is_empty() {
+            problems.push(problem(
+                &file,
+                line + 1,
+                "the header names no test: a mutant no test catches proves nothing",
+            ));
+        }
+        for test in named {
+            if !tests.contains(test) {
+                problems.push(problem(
+                    &file,
+                    line + 1,
+                    format!("`{test}` is no hidden test of `{kata}`"),
+                ));
+            }
+        }
+    }
+}
+
+/// The promises of a statement: (line, promise, tests named).
+pub fn promises(text: &str) -> Option<Vec<(usize, String, Vec<String>)>> {
+    let mut lines = text.lines().enumerate();
+    lines.find(|(_, l)| l.trim() == PROMISES_HEADING)?;
+    let mut rows = Vec::new();
+    let mut in_table = false;
+    for (i, line) in lines {
+        let line = line.trim();
+        if line.starts_with("## ") {
+            break;
+        }
+        if !line.starts_with('|') {
+            if in_table {
+                break;
+            }
+            continue;
+        }
+        let first = !in_table;
+        in_table = true;
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if first
+            || cells
+                .iter()
+                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+        {
+            continue; // the header row and the separator
+        }
+        let promise = cells.first().copied().unwrap_or("").to_string();
+        let named = cells
+            .last()
+            .copied()
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        rows.push((i + 1, promise, named));
+    }
+    Some(rows)
+}
+
+fn check_promises(statement: &Path, tests: &BTreeSet<String>, problems: &mut Vec<Problem>) {
+    let Ok(text) = std::fs::read_to_string(statement) else {
+        return; // already reported as missing
+    };
+    let Some(rows) = promises(&text) else {
+        problems.push(problem(
+            statement,
+            0,
+            format!("no `{PROMISES_HEADING}` section with a table of promises and the hidden tests that check them"),
+        ));
+        return;
+    };
+    if rows.is_empty() {
+        problems.push(problem(
+            statement,
+            0,
+            format!("the `{PROMISES_HEADING}` section has no table rows"),
+        ));
+    }
+    let mut kept = BTreeSet::new();
+    for (line, promise, named) in rows {
+        if promise.is_empty() {
+            problems.push(problem(statement, line, "a row without a promise"));
+        }
+        if named.is_empty() {
+            problems.push(problem(
+                statement,
+                line,
+                format!("the promise \"{promise}\" names no hidden test: a promise without a test"),
+            ));
+        }
+        for test in named {
+            if tests.contains(&test) {
+                kept.insert(test);
+            } else {
+                problems.push(problem(
+                    statement,
+                    line,
+                    format!("`{test}` is no hidden test of this kata"),
+                ));
+            }
+        }
+    }
+    for test in tests.difference(&kept) {
+        problems.push(problem(
+            statement,
+            0,
+            format!("hidden test `{test}` keeps no promise of the statement: add it to a row, or a row for it"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promise_tables_are_read() {
+        let text = "# Kata\n\n## What the tests check\n\nSome words.\n\n| promise | hidden tests |\n|---|---|\n| One | `s::a`, `s::b` |\n| Two | `s::c` |\n\n## Next\n| x | `s::z` |\n";
+        let rows = promises(text).unwrap();
+        assert_eq!(
+            rows,
+            [
+                (
+                    9,
+                    "One".to_string(),
+                    vec!["s::a".to_string(), "s::b".to_string()]
+                ),
+                (10, "Two".to_string(), vec!["s::c".to_string()]),
+            ]
+        );
+        assert_eq!(promises("# no table"), None);
+    }
+}
