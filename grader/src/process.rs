@@ -67,7 +67,8 @@ pub struct Walled<'a> {
     pub protections: &'a Protections,
     /// With namespaces: the binary and scratch directory to bring in, the course to hide.
     pub spec: &'a Spec,
-    pub proof: ProofChannel<'a>,
+    /// The proof channel of a test (none for the probe).
+    pub proof: Option<ProofChannel<'a>>,
 }
 
 struct ReaperState {
@@ -277,18 +278,20 @@ pub fn run(
     let walls = match walled {
         None => None,
         Some(walled) => {
-            let (key_r, key_w) = cloexec_pipe().map_err(RunError::Grader)?;
-            let (proof_r, proof_w) = cloexec_pipe().map_err(RunError::Grader)?;
-            std::fs::File::from(key_w)
-                .write_all(walled.proof.key)
-                .map_err(RunError::Grader)?;
-            command.env(
-                walled.proof.var,
-                format!("{},{}", key_r.as_raw_fd(), proof_w.as_raw_fd()),
-            );
-            child_fds.extend([key_r.as_raw_fd(), proof_w.as_raw_fd()]);
-            keep_alive.extend([key_r, proof_w]);
-            proof_reader = Some(std::fs::File::from(proof_r));
+            if let Some(proof) = &walled.proof {
+                let (key_r, key_w) = cloexec_pipe().map_err(RunError::Grader)?;
+                let (proof_r, proof_w) = cloexec_pipe().map_err(RunError::Grader)?;
+                std::fs::File::from(key_w)
+                    .write_all(proof.key)
+                    .map_err(RunError::Grader)?;
+                command.env(
+                    proof.var,
+                    format!("{},{}", key_r.as_raw_fd(), proof_w.as_raw_fd()),
+                );
+                child_fds.extend([key_r.as_raw_fd(), proof_w.as_raw_fd()]);
+                keep_alive.extend([key_r, proof_w]);
+                proof_reader = Some(std::fs::File::from(proof_r));
+            }
 
             let (ready_r, ready_w) = cloexec_pipe().map_err(RunError::Grader)?;
             let status_w = if walled.protections.namespaces {
@@ -531,10 +534,7 @@ fn probe(protections: &Protections) -> Result<(), String> {
         let walled = Walled {
             protections,
             spec: &spec,
-            proof: ProofChannel {
-                key: &[0; 32],
-                var: "KATA_GRADER_PROBE",
-            },
+            proof: None,
         };
         let outcome = run(command, &limits, "probe", Some(&walled)).map_err(|e| e.to_string())?;
         match outcome.exit {

@@ -311,10 +311,10 @@ fn run_one(
     let walled = Walled {
         protections,
         spec: &spec,
-        proof: ProofChannel {
+        proof: Some(ProofChannel {
             key: &key,
             var: kata_harness::PROOF_FDS_VAR,
-        },
+        }),
     };
     let outcome = process::run(cmd, &limits, &marker, Some(&walled));
     let _ = std::fs::remove_dir_all(&dir);
