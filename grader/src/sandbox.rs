@@ -3,7 +3,8 @@
 //!
 //! [`Walls::raise`] runs in the forked child and, in this order:
 //! 1. ties the child to the grader (parent-death signal);
-//! 2. with namespaces, moves it into a PID namespace of its own, as PID 2 under a tiny
+//! 2. with namespaces, moves it into PID, mount, network and IPC namespaces of its own:
+//!    no network, no System V object shared with anything; in the PID namespace as PID 2 under a tiny
 //!    init of the grader's (PID 1) that reaps, notices processes left behind and takes
 //!    every one of them down when the test ends; and into a mount namespace where the
 //!    course directory (hidden tests, solutions, other submissions, the grader's build)
@@ -299,8 +300,12 @@ impl Namespaces {
     /// The process tree: `P` (the std child; waits) → `Q` (PID 1: init, reports on
     /// `status_w`) → `R` (PID 2: execs the test).
     unsafe fn enter(&self, status_w: RawFd) -> io::Result<()> {
+        // Also a network namespace (no network: a test cannot fetch or send anything)
+        // and an IPC namespace (no System V object outlives the test or joins two).
         let flags = libc::CLONE_NEWNS
             | libc::CLONE_NEWPID
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWIPC
             | if self.via_user_namespace {
                 libc::CLONE_NEWUSER
             } else {

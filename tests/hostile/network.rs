@@ -1,0 +1,80 @@
+//! Hostile fixture: tries to reach the network at test time (to fetch an answer, or send the tests away); it returns a wrong count if it can, the right one if it cannot.
+//! Everything but `count_in_parallel` is the reference solution, so only the two
+//! tests that call it may lose their points.
+//! expect-not-pass:
+#![allow(unused_variables, unreachable_code, clippy::all)]
+
+use kata_sync::atomic::{AtomicU64, Ordering};
+use kata_sync::thread;
+use kata_sync::Arc;
+
+pub struct Counter {
+    value: AtomicU64,
+}
+
+impl Counter {
+    pub fn new() -> Counter {
+        Counter {
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// One read-modify-write: no other thread can come between the read and the write.
+    pub fn increment(&self) {
+        self.value.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for Counter {
+    fn default() -> Counter {
+        Counter::new()
+    }
+}
+
+pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
+    use std::net::{TcpStream, UdpSocket};
+    use std::time::Duration;
+    // A test has no network: nothing to fetch, no one to ask, nowhere to send.
+    let reached = ["1.1.1.1:53", "8.8.8.8:53", "127.0.0.1:22"].iter().any(|addr| {
+        addr.parse()
+            .ok()
+            .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).ok())
+            .is_some()
+    }) || UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.send_to(b"x", "1.1.1.1:53"))
+        .is_ok();
+    if reached {
+        return 0;
+    }
+    threads as u64 * per_thread
+}
+
+pub struct TicketOffice {
+    left: AtomicU64,
+}
+
+impl TicketOffice {
+    pub fn new(tickets: u64) -> TicketOffice {
+        TicketOffice {
+            left: AtomicU64::new(tickets),
+        }
+    }
+
+    /// Check and sale in one compare-and-swap loop: the decrement happens only if the
+    /// count is still the one that was checked.
+    pub fn sell(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
+
+    pub fn left(&self) -> u64 {
+        self.left.load(Ordering::SeqCst)
+    }
+}
