@@ -113,6 +113,13 @@ fn reaper() -> &'static Reaper {
 impl Reaper {
     fn reap_forever(&self) {
         loop {
+            {
+                // Nothing to wait for until a run starts (its orphans come with it).
+                let mut state = self.state.lock().unwrap();
+                while state.pending.is_empty() && state.spawning == 0 {
+                    state = self.changed.wait(state).unwrap();
+                }
+            }
             // Wait for a child to end without collecting it yet: it may be one that std's
             // `spawn` is about to collect itself (a failed exec).
             // SAFETY: waitid writes into the struct we pass.
