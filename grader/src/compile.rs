@@ -414,6 +414,11 @@ fn build_config(
                         message["target"]["name"].as_str(),
                         result.katas.get_mut(&kata),
                     ) {
+                        // Execute-only: the test runs it, but cannot read the compiled
+                        // hidden tests back out of it (nor can the code under test, whose
+                        // process it becomes).
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ = fs::set_permissions(exe, fs::Permissions::from_mode(0o111));
                         entry.binaries.insert(name.to_string(), PathBuf::from(exe));
                     }
                 }
