@@ -360,13 +360,19 @@ pub fn run(
         Err(e) => {
             running_markers().lock().unwrap().remove(marker);
             // Ready means every wall stood and exec itself failed: the program's fault.
-            let ready = ready_reader.map(|mut r| {
+            // Otherwise the sandbox says which wall it could not raise.
+            let report = ready_reader.map(|mut r| {
                 let mut byte = [0u8; 1];
-                matches!(r.read(&mut byte), Ok(1))
+                match r.read(&mut byte) {
+                    Ok(1) => byte[0],
+                    _ => 0,
+                }
             });
-            return Err(match ready {
-                Some(false) => RunError::Walls(e.to_string()),
-                _ => RunError::Exec(e),
+            return Err(match report {
+                Some(sandbox::READY) | None => RunError::Exec(e),
+                Some(step) => {
+                    RunError::Walls(format!("could not {}: {e}", sandbox::Step::describe(step)))
+                }
             });
         }
     };

@@ -124,6 +124,37 @@ pub const REPORT_SETUP_FAILED: i32 = 1;
 pub const STEP_MOUNT_PROC: i32 = 1;
 pub const STEP_FORK_TEST: i32 = 2;
 
+/// The byte on the ready pipe when every wall stands.
+pub const READY: u8 = b'r';
+
+/// The walls, in the order [`Walls::raise`] raises them; a failed one writes its number on
+/// the ready pipe instead of [`READY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Step {
+    ParentDeath = 1,
+    Namespaces = 2,
+    Limits = 3,
+    User = 4,
+    NoNewPrivs = 5,
+    Seccomp = 6,
+}
+
+impl Step {
+    /// What failed, for the grader's message; from the byte on the ready pipe.
+    pub fn describe(byte: u8) -> &'static str {
+        match byte {
+            1 => "tie the test to the grader (parent-death signal)",
+            2 => "enter the test's namespaces (mount, PID, network, IPC)",
+            3 => "set the test's resource limits",
+            4 => "give the test an unprivileged user of its own",
+            5 => "set no_new_privs",
+            6 => "install the seccomp filter",
+            _ => "raise the walls",
+        }
+    }
+}
+
 /// Which descriptors a run's walls report on.
 #[derive(Debug, Clone, Copy)]
 pub struct Reports {
@@ -249,15 +280,24 @@ impl Walls {
     /// # Safety
     /// Must be called only from a `pre_exec` closure.
     pub unsafe fn raise(&self) -> io::Result<()> {
+        // Which wall failed, for the grader's message: a byte on the ready pipe.
+        let failed = |step: Step, e: io::Error| {
+            libc::write(self.reports.ready, [step as u8].as_ptr().cast(), 1);
+            e
+        };
         // If the grader dies (Ctrl-C, a cancelled CI job, SIGKILL), so does this run,
         // hanging or not: the wall-clock limit is the grader's, and dies with it.
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
             || libc::getppid() != self.grader
         {
-            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            return Err(failed(
+                Step::ParentDeath,
+                io::Error::from_raw_os_error(libc::ESRCH),
+            ));
         }
         if let Some(ns) = &self.namespaces {
-            ns.enter(self.reports.status.unwrap_or(-1))?;
+            ns.enter(self.reports.status.unwrap_or(-1))
+                .map_err(|e| failed(Step::Namespaces, e))?;
         }
         // The test is the first thing the kernel's OOM killer takes, never the grader.
         // (Its /proc files are ours to write only while we are dumpable: see `dumpable`.)
@@ -269,27 +309,35 @@ impl Walls {
                 rlim_cur: value,
                 rlim_max: value,
             };
-            check(libc::setrlimit(resource, &limit))?;
+            check(libc::setrlimit(resource, &limit)).map_err(|e| failed(Step::Limits, e))?;
         }
         match &self.user {
             UserChange::None => {}
             UserChange::Uid(uid) => {
-                check(libc::setgroups(0, std::ptr::null()))?;
-                check(libc::setgid(*uid))?;
-                check(libc::setuid(*uid))?;
+                (|| -> io::Result<()> {
+                    check(libc::setgroups(0, std::ptr::null()))?;
+                    check(libc::setgid(*uid))?;
+                    check(libc::setuid(*uid))?;
+                    Ok(())
+                })()
+                .map_err(|e| failed(Step::User, e))?;
             }
             UserChange::Nested { uid_map, gid_map } => {
                 // Root of the outer user namespace (needed for the mounts) becomes an
                 // ordinary user of an inner one: after exec it has no capability left.
-                check(libc::unshare(libc::CLONE_NEWUSER))?;
-                write_maps(uid_map, gid_map)?;
+                check(libc::unshare(libc::CLONE_NEWUSER))
+                    .and_then(|_| write_maps(uid_map, gid_map))
+                    .map_err(|e| failed(Step::User, e))?;
             }
         }
         // A change of credentials clears the parent-death signal: set it again.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
-        self.filter.install()?;
-        libc::write(self.reports.ready, b"r".as_ptr().cast(), 1);
+        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+            .map_err(|e| failed(Step::NoNewPrivs, e))?;
+        self.filter
+            .install()
+            .map_err(|e| failed(Step::Seccomp, e))?;
+        libc::write(self.reports.ready, [READY].as_ptr().cast(), 1);
         Ok(())
     }
 }
