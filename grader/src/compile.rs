@@ -353,6 +353,25 @@ pub fn build(
 
 /// Builds `suites` in `config`, leaving out the kata packages `excluded`. Returns the
 /// katas blamed for a build that ran out of time.
+/// The mode of a built test binary: `-wx--x--x`.
+const EXECUTE_ONLY: u32 = 0o311;
+
+/// Gives back the owner's write bit to test binaries an older grader left at `--x--x--x`,
+/// over which rustc would refuse to relink ("output file … is not writeable").
+fn writable_again(deps: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = fs::read_dir(deps) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if let Ok(meta) = entry.metadata() {
+            if meta.is_file() && meta.permissions().mode() & 0o777 == 0o111 {
+                let _ = fs::set_permissions(entry.path(), fs::Permissions::from_mode(EXECUTE_ONLY));
+            }
+        }
+    }
+}
+
 fn build_config(
     config: Config,
     suites: &[&str],
@@ -361,6 +380,7 @@ fn build_config(
     limit: Duration,
     result: &mut Build,
 ) -> Result<Vec<String>, BuildError> {
+    writable_again(&ws.target.join("debug").join("deps"));
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
         .args([
@@ -414,11 +434,14 @@ fn build_config(
                         message["target"]["name"].as_str(),
                         result.katas.get_mut(&kata),
                     ) {
-                        // Execute-only: the test runs it, but cannot read the compiled
-                        // hidden tests back out of it (nor can the code under test, whose
-                        // process it becomes).
+                        // Execute-only for everyone but its owner: the test runs it, but
+                        // cannot read the compiled hidden tests back out of it (nor can the
+                        // code under test, whose process it becomes). The owner keeps the
+                        // write bit: rustc refuses to relink over an output without one, and
+                        // a test never writes it (it runs as another user, or sees the binary
+                        // through a read-only mount).
                         use std::os::unix::fs::PermissionsExt;
-                        let _ = fs::set_permissions(exe, fs::Permissions::from_mode(0o111));
+                        let _ = fs::set_permissions(exe, fs::Permissions::from_mode(EXECUTE_ONLY));
                         entry.binaries.insert(name.to_string(), PathBuf::from(exe));
                     }
                 }
