@@ -351,8 +351,6 @@ pub fn build(
     Ok(result)
 }
 
-/// Builds `suites` in `config`, leaving out the kata packages `excluded`. Returns the
-/// katas blamed for a build that ran out of time.
 /// The mode of a built test binary: `-wx--x--x`.
 const EXECUTE_ONLY: u32 = 0o311;
 
@@ -372,6 +370,8 @@ fn writable_again(deps: &Path) {
     }
 }
 
+/// Builds `suites` in `config`, leaving out the kata packages `excluded`. Returns the
+/// katas blamed for a build that ran out of time.
 fn build_config(
     config: Config,
     suites: &[&str],
@@ -437,9 +437,10 @@ fn build_config(
                         // Execute-only for everyone but its owner: the test runs it, but
                         // cannot read the compiled hidden tests back out of it (nor can the
                         // code under test, whose process it becomes). The owner keeps the
-                        // write bit: rustc refuses to relink over an output without one, and
-                        // a test never writes it (it runs as another user, or sees the binary
-                        // through a read-only mount).
+                        // write bit: rustc refuses to relink over an output without one. A
+                        // test cannot use it: it runs as another user or sees the binary
+                        // through a read-only mount; only without namespaces, as a non-root
+                        // grader, is it the owner, who could chmod the file anyway.
                         use std::os::unix::fs::PermissionsExt;
                         let _ = fs::set_permissions(exe, fs::Permissions::from_mode(EXECUTE_ONLY));
                         entry.binaries.insert(name.to_string(), PathBuf::from(exe));

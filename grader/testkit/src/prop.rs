@@ -59,7 +59,10 @@ pub fn config(cases: u32) -> Config {
 /// A runner with [`config`]`(cases)` whose random numbers come from `seed` (ChaCha): the
 /// same seed gives the same cases, in the same order, on every run.
 pub fn runner(seed: &[u8; 32], cases: u32) -> TestRunner {
-    TestRunner::new_with_rng(config(cases), TestRng::from_seed(RngAlgorithm::ChaCha, seed))
+    TestRunner::new_with_rng(
+        config(cases),
+        TestRng::from_seed(RngAlgorithm::ChaCha, seed),
+    )
 }
 
 /// Runs `property` on `cases` values of `strategy`, drawn with the fixed `seed`.
