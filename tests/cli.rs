@@ -246,3 +246,14 @@ fn a_kata_that_bypasses_the_facade_gets_no_loom_credit() {
         }
     }
 }
+
+/// The bundled course is what `grader dev check` asks of every course: each kata's files,
+/// hints, suites that match course.yaml, mutant headers naming real tests, and a statement
+/// whose table of promises names every hidden test.
+#[test]
+fn the_bundled_course_passes_its_own_authoring_check() {
+    let (code, out, err) = run(&["dev", "check"]);
+    assert_eq!(code, 0, "grader dev check found problems:\n{out}{err}");
+    let problems = grader::dev::check(&course());
+    assert!(problems.is_empty(), "{problems:?}");
+}
