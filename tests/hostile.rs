@@ -149,7 +149,8 @@ fn hostile_submissions_cost_only_their_own_tests() {
     let mut wrong = Vec::new();
     for f in fixtures() {
         // Only namespaces hide the course, the network and the test binary.
-        if ["read_secrets", "network", "read_test_binary"].contains(&f.name.as_str()) && !sandboxed {
+        if ["read_secrets", "network", "read_test_binary"].contains(&f.name.as_str()) && !sandboxed
+        {
             eprintln!(
                 "skipping {}: no sandbox here ({:?})",
                 f.name, protections.note

@@ -11,21 +11,23 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
+use kata_testkit::threads::panic_message;
 use thread_local::{current, process_student, process_thread, with_context, Context};
 
-/// Three calls deep, and none of them is given the student.
-fn school() -> Option<Context> {
+/// Three calls deep, and none of them is given the student: the current student's name
+/// (read from the context's public field, never through the kata's own `PartialEq`).
+fn school() -> Option<String> {
     class()
 }
-fn class() -> Option<Context> {
+fn class() -> Option<String> {
     desk()
 }
-fn desk() -> Option<Context> {
-    current()
+fn desk() -> Option<String> {
+    current().map(|ctx| ctx.student)
 }
 
-fn student(name: &str) -> Option<Context> {
-    Some(Context::new(name))
+fn student(name: &str) -> Option<String> {
+    Some(name.to_string())
 }
 
 /// Panics without calling the panic hook, so the test's own verdict is the one reported.
@@ -185,7 +187,7 @@ hidden_test! {
             })
         };
         inside.wait();
-        let seen = std::thread::spawn(|| (current(), process_student()))
+        let seen = std::thread::spawn(|| (current().map(|ctx| ctx.student), process_student()))
             .join()
             .expect("the new thread panicked");
         inside.wait();
@@ -230,7 +232,7 @@ hidden_test! {
                 42
             });
             assert_eq!(value, 42, "with_context returns what its closure returned");
-            let after = current();
+            let after = school();
             assert_eq!(
                 after,
                 None,
@@ -304,5 +306,72 @@ hidden_test! {
         );
         let last = worker.run(school).expect("the job does not panic");
         assert_eq!(last, None, "after the last job's with_context, current() was {last:?}");
+    }
+}
+
+/// A panic payload of a type of the test's own.
+#[derive(Debug, PartialEq)]
+struct Oops(u32);
+
+hidden_test! {
+    /// f panics inside with_context, on a thread that catches it: the caller gets f's very
+    /// panic, its payload unchanged (a &str stays a &str, a String a String, an Oops an
+    /// Oops), and the thread's previous context is back.
+    fn the_panic_of_f_reaches_the_caller_unchanged() {
+        std::thread::spawn(|| {
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Alice"), || -> () {
+                    std::panic::resume_unwind(Box::new("boom in f"))
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<&str>() == Some(&"boom in f"),
+                "f panicked with the &str \"boom in f\"; the caller of with_context caught a \
+                 panic whose payload is {:?} instead. with_context must let f's panic through \
+                 unchanged: restore the context in a guard's Drop (which runs while the panic \
+                 unwinds), or catch it and raise it again with std::panic::resume_unwind(payload) \
+                 (never panic!/panic_any with it, which wraps it in a new panic)",
+                panic_message(payload.as_ref())
+            );
+            let after = school();
+            assert_eq!(
+                after,
+                None,
+                "f panicked inside with_context(\"Alice\") and the caller caught it; then \
+                 current() gave {after:?}: the previous context (none) must be back"
+            );
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Bob"), || -> () {
+                    std::panic::resume_unwind(Box::new(format!("boom number {}", 2)))
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<String>().map(String::as_str) == Some("boom number 2"),
+                "f panicked with the String \"boom number 2\"; the caller caught a panic whose \
+                 payload is {:?}: a String payload must stay a String",
+                panic_message(payload.as_ref())
+            );
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Carol"), || {
+                    with_context(Context::new("Dave"), || -> () {
+                        std::panic::resume_unwind(Box::new(Oops(7)))
+                    })
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<Oops>() == Some(&Oops(7)),
+                "f panicked with a value of the test's own type, Oops(7), inside two nested \
+                 with_context calls; the caller caught a panic whose payload is not that \
+                 Oops(7) ({}): any payload must come through unchanged",
+                panic_message(payload.as_ref())
+            );
+            let after = school();
+            assert_eq!(after, None, "after nested with_context calls that panicked, current() gave {after:?}");
+        })
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
     }
 }
