@@ -14,6 +14,7 @@
 //! [`process`] is the other door: the few process calls (fork, _exit) that Rust offers
 //! only as `unsafe`, for kata crates, which are compiled with `unsafe_code` forbidden.
 
+pub mod hang;
 pub mod process;
 
 #[cfg(not(loom))]
@@ -52,9 +53,80 @@ pub mod mpsc {
 
 /// `spawn`, `JoinHandle`, `yield_now`, `current`, `panicking`, `Builder` and `sleep`.
 pub mod thread {
-    pub use super::imp::thread::{
-        current, panicking, spawn, yield_now, Builder, JoinHandle, Thread, ThreadId,
-    };
+    pub use super::imp::thread::{current, panicking, yield_now, Thread, ThreadId};
+
+    #[cfg(loom)]
+    pub use super::imp::thread::{spawn, Builder, JoinHandle};
+    #[cfg(not(loom))]
+    pub use real::{spawn, Builder, JoinHandle};
+
+    /// std's threads, with a join that the hang watch sees (see [`crate::hang`]).
+    #[cfg(not(loom))]
+    mod real {
+        use crate::hang::{blocked, Kind};
+
+        /// Owns a thread; [`JoinHandle::join`] waits for it to end.
+        pub struct JoinHandle<T>(std::thread::JoinHandle<T>);
+
+        impl<T> JoinHandle<T> {
+            /// Waits for the thread to end; `Err` holds its panic's payload.
+            #[track_caller]
+            pub fn join(self) -> std::thread::Result<T> {
+                blocked(Kind::Join, || self.0.join())
+            }
+
+            pub fn thread(&self) -> &std::thread::Thread {
+                self.0.thread()
+            }
+
+            pub fn is_finished(&self) -> bool {
+                self.0.is_finished()
+            }
+        }
+
+        impl<T> std::fmt::Debug for JoinHandle<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        /// Starts a thread running `f`.
+        #[track_caller]
+        pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+        where
+            F: FnOnce() -> T + Send + 'static,
+            T: Send + 'static,
+        {
+            JoinHandle(std::thread::spawn(f))
+        }
+
+        /// Names a thread or sizes its stack before it starts.
+        #[derive(Debug)]
+        pub struct Builder(std::thread::Builder);
+
+        impl Builder {
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Builder {
+                Builder(std::thread::Builder::new())
+            }
+
+            pub fn name(self, name: String) -> Builder {
+                Builder(self.0.name(name))
+            }
+
+            pub fn stack_size(self, size: usize) -> Builder {
+                Builder(self.0.stack_size(size))
+            }
+
+            pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+            where
+                F: FnOnce() -> T + Send + 'static,
+                T: Send + 'static,
+            {
+                self.0.spawn(f).map(JoinHandle)
+            }
+        }
+    }
 
     /// Sleeps for `duration`. Under loom, time does not exist: a sleep is a yield, which
     /// is all it can mean to a model that explores every order anyway.
@@ -105,9 +177,13 @@ impl<T> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        // Only a lock that has to wait is shown to the hang watch.
         #[cfg(not(loom))]
-        return MutexGuard {
-            inner: self.inner.lock(),
+        return match self.inner.try_lock() {
+            Some(inner) => MutexGuard { inner },
+            None => MutexGuard {
+                inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
+            },
         };
         #[cfg(loom)]
         return MutexGuard {
@@ -215,7 +291,7 @@ impl Condvar {
     #[track_caller]
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
         #[cfg(not(loom))]
-        self.inner.wait(&mut guard.inner);
+        hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
         #[cfg(loom)]
         {
             let inner = guard.inner.take().expect("guard is present");

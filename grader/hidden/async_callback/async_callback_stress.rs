@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, ThreadId};
+use kata_sync::thread::{self, ThreadId};
 
 fn pool(workers: usize) -> Pool {
     match Pool::new(workers) {

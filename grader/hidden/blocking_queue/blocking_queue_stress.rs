@@ -16,7 +16,7 @@ use kata_testkit::threads::{panic_message, within};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
-use std::thread;
+use kata_sync::thread;
 use std::time::{Duration, Instant};
 
 /// An item: (producer, sequence number); `None` tells a consumer to stop.

@@ -35,7 +35,7 @@ impl Lcg {
 }
 
 /// Joins a thread, turning its panic into a message that says which thread it was.
-fn join<T>(handle: std::thread::JoinHandle<T>, what: &str) -> T {
+fn join<T>(handle: kata_sync::thread::JoinHandle<T>, what: &str) -> T {
     handle.join().unwrap_or_else(|_| {
         panic!(
             "{what} panicked (its message is above); an arithmetic overflow inside transfer \
@@ -73,7 +73,7 @@ hidden_test! {
         let workers: Vec<_> = (0..THREADS)
             .map(|seed| {
                 let (bank, start) = (Arc::clone(&bank), Arc::clone(&start));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(seed);
                     // What the successful transfers did to each account, as seen by this thread.
                     let mut net = [0i128; ACCOUNTS];
@@ -153,7 +153,7 @@ hidden_test! {
             .map(|seed| {
                 let (bank, start, auditors_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&auditors_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(100 + seed);
                     start.wait();
                     // The movers outlast the auditors: every audit runs while money moves.
@@ -176,7 +176,7 @@ hidden_test! {
             .map(|_| {
                 let (bank, start, auditors_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&auditors_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     start.wait();
                     let (mut wrong, mut example) = (0u64, None);
                     for _ in 0..AUDITS {
@@ -237,7 +237,7 @@ hidden_test! {
             .map(|seed| {
                 let (bank, start, refusals_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&refusals_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(200 + seed);
                     start.wait();
                     let (mut transfers, mut net) = (0u64, 0i128);
@@ -332,7 +332,7 @@ hidden_test! {
             .map(|seed| {
                 let (bank, start, readers_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&readers_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(300 + seed);
                     start.wait();
                     let mut transfers = 0u64;
@@ -354,7 +354,7 @@ hidden_test! {
             .map(|_| {
                 let (bank, start, readers_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&readers_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     start.wait();
                     let (mut missing, mut too_much) = (0u64, None);
                     for i in 0..READS {

@@ -10,7 +10,7 @@ use lock::{Lock, ReleaseError};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
-use std::thread;
+use kata_sync::thread;
 use std::time::{Duration, Instant};
 
 /// Shared data that nothing but the student's lock protects: a plain `Cell`, read and

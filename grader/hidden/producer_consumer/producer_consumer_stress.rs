@@ -18,7 +18,7 @@ use std::time::Duration;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::thread;
+use kata_sync::thread;
 
 const EARLY_END: &str = "recv() returned Err(RecvError) before every item had arrived: recv \
     may return Err only once every Sender is gone AND every queued item has been received \

@@ -20,7 +20,7 @@ fn together<T: Send + 'static>(
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (work, start) = (Arc::clone(&work), Arc::clone(&start));
-            std::thread::spawn(move || {
+            kata_sync::thread::spawn(move || {
                 start.wait();
                 work()
             })
@@ -87,7 +87,7 @@ hidden_test! {
             .map(|_| {
                 let (counter, start, finished) =
                     (Arc::clone(&counter), Arc::clone(&start), Arc::clone(&finished));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     start.wait();
                     for _ in 0..EACH {
                         counter.increment();

@@ -37,7 +37,11 @@ impl Partner {
     fn meet(&mut self) -> bool {
         let _ = self.arrived.send(());
         if self.together {
-            self.together = self.other.recv_timeout(MEET_FALLBACK).is_ok();
+            self.together = kata_sync::hang::waiting_for_others(
+                "for the other task to arrive (run_both must run the two tasks at the same time)",
+                || self.other.recv_timeout(MEET_FALLBACK),
+            )
+            .is_ok();
         }
         self.together
     }
@@ -320,7 +324,10 @@ hidden_test! {
                 std::panic::panic_any(Injury { who, beat: 1 })
             };
             let second = move |who: char| -> u8 {
-                let _ = first_rx.recv_timeout(MEET_FALLBACK);
+                let _ = kata_sync::hang::waiting_for_others(
+                    "for the other task's panic (run_both must run the two tasks at the same time)",
+                    || first_rx.recv_timeout(MEET_FALLBACK),
+                );
                 std::panic::panic_any(Injury { who, beat: 2 })
             };
             let outcome = if a_first {

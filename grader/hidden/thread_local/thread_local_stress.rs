@@ -10,7 +10,7 @@ use kata_harness::hidden_test;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
-use std::thread::JoinHandle;
+use kata_sync::thread::JoinHandle;
 use kata_testkit::threads::panic_message;
 use thread_local::{current, process_student, process_thread, with_context, Context};
 
@@ -47,7 +47,7 @@ struct Worker {
 impl Worker {
     fn new() -> Worker {
         let (jobs, queue) = channel::<Job>();
-        let thread = std::thread::spawn(move || {
+        let thread = kata_sync::thread::spawn(move || {
             for job in queue {
                 let _ = catch_unwind(AssertUnwindSafe(job));
             }
@@ -92,7 +92,7 @@ hidden_test! {
                 .into_iter()
                 .map(|(thread, name)| {
                     let both_in = Arc::clone(&both_in);
-                    std::thread::Builder::new()
+                    kata_sync::thread::Builder::new()
                         .name(thread.to_string())
                         .spawn(move || {
                             let together = with_context(Context::new(name), || {
@@ -138,7 +138,7 @@ hidden_test! {
         let threads: Vec<_> = (0..THREADS)
             .map(|t| {
                 let all_in = Arc::clone(&all_in);
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut wrong = Vec::new();
                     for round in 0..ROUNDS {
                         let name = format!("student {t}.{round}");
@@ -179,7 +179,7 @@ hidden_test! {
         let inside = Arc::new(Barrier::new(2));
         let holder = {
             let inside = Arc::clone(&inside);
-            std::thread::spawn(move || {
+            kata_sync::thread::spawn(move || {
                 with_context(Context::new("Alice"), || {
                     inside.wait(); // Alice is set
                     inside.wait(); // the newcomer has looked
@@ -187,7 +187,7 @@ hidden_test! {
             })
         };
         inside.wait();
-        let seen = std::thread::spawn(|| (current().map(|ctx| ctx.student), process_student()))
+        let seen = kata_sync::thread::spawn(|| (current().map(|ctx| ctx.student), process_student()))
             .join()
             .expect("the new thread panicked");
         inside.wait();
@@ -206,7 +206,7 @@ hidden_test! {
     /// Nested with_context calls: the inner context lasts exactly as long as the inner
     /// call, then the outer one is back; after the outermost, there is none.
     fn the_inner_context_gives_way_to_the_outer_one() {
-        std::thread::spawn(|| {
+        kata_sync::thread::spawn(|| {
             let value = with_context(Context::new("Alice"), || {
                 assert_eq!(school(), student("Alice"), "inside with_context(\"Alice\")");
                 let inner = with_context(Context::new("Bob"), || {
@@ -318,7 +318,7 @@ hidden_test! {
     /// panic, its payload unchanged (a &str stays a &str, a String a String, an Oops an
     /// Oops), and the thread's previous context is back.
     fn the_panic_of_f_reaches_the_caller_unchanged() {
-        std::thread::spawn(|| {
+        kata_sync::thread::spawn(|| {
             let caught = catch_unwind(|| {
                 with_context(Context::new("Alice"), || -> () {
                     std::panic::resume_unwind(Box::new("boom in f"))

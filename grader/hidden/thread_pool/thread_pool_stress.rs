@@ -10,7 +10,7 @@ use kata_testkit::threads::{together, within, Gate};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::thread::{self, ThreadId};
+use kata_sync::thread::{self, ThreadId};
 use std::time::Duration;
 use thread_pool::{PoolError, ThreadPool};
 

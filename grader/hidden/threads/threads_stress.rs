@@ -58,9 +58,10 @@ fn start(
 
 fn wait_for_arrivals(arrivals: &Receiver<()>, count: usize) {
     for _ in 0..count {
-        arrivals
-            .recv_timeout(HANG_FALLBACK)
-            .expect("a started thread never began to run its body");
+        kata_sync::hang::waiting_for_others("for a started thread to begin its body", || {
+            arrivals.recv_timeout(HANG_FALLBACK)
+        })
+        .expect("a started thread never began to run its body");
     }
 }
 
@@ -379,7 +380,7 @@ hidden_test! {
             let (returned, returns) = channel();
             for _ in 0..2 {
                 let (group, returned) = (Arc::clone(&group), returned.clone());
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     group.join_all();
                     let _ = returned.send(group.active_count());
                 });
@@ -388,7 +389,9 @@ hidden_test! {
             std::thread::sleep(Duration::from_millis(5));
             drop(open);
             for n in 0..2 {
-                match returns.recv_timeout(HANG_FALLBACK) {
+                match kata_sync::hang::waiting_for_others("for the thread that waits for the group", || {
+                    returns.recv_timeout(HANG_FALLBACK)
+                }) {
                     Ok(count) => assert_eq!(
                         count, 1,
                         "round {round}: join_all() returned while active_count() was {count}"
@@ -438,7 +441,7 @@ fn check_waits_for_every_thread(
     wait_for_arrivals(&arrivals, 3);
     let (returned, returns) = channel();
     let seen_done = Arc::clone(&done);
-    std::thread::spawn(move || {
+    kata_sync::thread::spawn(move || {
         wait_for_all(group);
         let snapshot: Vec<bool> = seen_done.iter().map(|d| d.load(Ordering::SeqCst)).collect();
         let _ = returned.send(snapshot);
@@ -456,7 +459,9 @@ fn check_waits_for_every_thread(
         );
     }
     drop(open_third);
-    match returns.recv_timeout(HANG_FALLBACK) {
+    match kata_sync::hang::waiting_for_others("for the thread that waits for the group", || {
+                    returns.recv_timeout(HANG_FALLBACK)
+                }) {
         Err(_) => panic!(
             "every thread's body had ended, yet {what} still had not returned 10 s later: \
              is a thread that ended still counted as running?"
@@ -521,7 +526,7 @@ hidden_test! {
         let starters: Vec<_> = (0..STARTERS)
             .map(|_| {
                 let (gate, together, arrived) = (Arc::clone(&gate), Arc::clone(&together), arrived.clone());
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     together.wait();
                     (0..EACH)
                         .map(|_| {

@@ -45,7 +45,9 @@ use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
-use std::thread::{self, JoinHandle};
+// The facade's threads: their joins are shown to the hang watch (`kata_sync::hang`).
+use kata_sync::hang::waiting_for_others;
+use kata_sync::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// Runs `f(0)`, …, `f(n - 1)` on `n` new threads that start together (each waits at one
@@ -149,10 +151,12 @@ impl Gate {
 
     /// Waits until the gate is open (at once if it is).
     pub fn wait(&self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        while !*open {
-            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
-        }
+        waiting_for_others("at a test's gate, for the test to open it", || {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            while !*open {
+                open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
+            }
+        })
     }
 
     /// Opens the gate: every thread waiting goes on, and later waits return at once.
@@ -206,6 +210,10 @@ impl Latch {
     /// Waits until at least `n` arrivals; false if they have not come within `limit` (a
     /// hang guard: pick a limit far beyond what a correct solution needs).
     pub fn wait_for(&self, n: usize, limit: Duration) -> bool {
+        waiting_for_others("for other threads to arrive", || self.wait_until(n, limit))
+    }
+
+    fn wait_until(&self, n: usize, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
         while *count < n {
@@ -242,7 +250,9 @@ where
             let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
         })
         .expect("the test kit could not start a thread");
-    match rx.recv_timeout(limit) {
+    match waiting_for_others("for the code under test to return", || {
+        rx.recv_timeout(limit)
+    }) {
         Ok(Ok(value)) => Some(value),
         Ok(Err(payload)) => resume_unwind(payload),
         Err(_) => None,
