@@ -88,6 +88,14 @@ fn status_and_message(outcome: &Outcome, proof: &Proof, context: &Context) -> (S
             outcome.leftovers
         )
     });
+    // The hang watch ends the process itself, whatever else the test printed or panicked.
+    if let Some(hang) = &proof.hang {
+        let mut message = hang.clone();
+        if let Some(panic) = panic {
+            message += &format!("\nbefore that: {panic}");
+        }
+        return (Status::Fail, message);
+    }
     match outcome.exit {
         Exit::TimedOut => {
             let mut message = format!(
@@ -424,6 +432,20 @@ mod tests {
             &context(),
         ));
         assert_eq!(s, Status::Timeout);
+    }
+
+    #[test]
+    fn a_hang_record_is_a_failure_with_its_report() {
+        let mut proof = encode(&KEY, Kind::Panic, b"t.rs:3\ntask\nInjury");
+        proof.extend(encode(
+            &KEY,
+            Kind::Hang,
+            b"hang: every thread of the test is blocked",
+        ));
+        let (s, message) = status(decide(&outcome(Exit::Code(101), proof), &KEY, &context()));
+        assert_eq!(s, Status::Fail);
+        assert!(message.starts_with("hang: every thread"), "{message}");
+        assert!(message.contains("before that: Injury"), "{message}");
     }
 
     #[test]
