@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,12 +58,21 @@ def main():
                         "--work-dir", os.path.join(ROOT, "target", "grader", "mutant-rounds")]
         for kata in katas:
             cmd += ["--kata", kata]
+        began = time.monotonic()
         done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+        took = time.monotonic() - began
         if done.returncode not in (0, 1):
             print(f"round {r}: the grader failed (exit {done.returncode})", file=sys.stderr)
             sys.exit(2)
         with open(report) as f:
             graded = json.load(f)
+        # Where a round's time goes: tests that ran for seconds are hangs waited out (or
+        # sleeps), which the hang watch could not see.
+        slow = sorted((t for t in graded["tests"] if t.get("duration_ms", 0) >= 2000),
+                      key=lambda t: -t["duration_ms"])
+        print(f"round {r}: {took:.0f} s, {len(katas)} katas; tests of 2 s or more: "
+              + (", ".join(f"{t['name']} {t['status']} {t['duration_ms'] / 1000:.1f}s"
+                           for t in slow) or "none"), flush=True)
         for kata in katas:
             k = next(k for k in graded["katas"] if k["id"] == kata)
             failed = [t for t in graded["tests"] if t["kata"] == kata and t["status"] != "pass"]

@@ -171,6 +171,36 @@ fn a_wait_for_others_is_reported_with_its_words() {
 
 #[test]
 #[ignore]
+fn an_hour_long_wait_and_a_receive() {
+    if !in_child("an_hour_long_wait_and_a_receive") {
+        return;
+    }
+    // A timed wait longer than any test lives, which nobody ends, and the test's thread
+    // waiting on a facade channel for the waiter's word.
+    let pair = Arc::new((Mutex::new(()), Condvar::new()));
+    let (tx, rx) = kata_sync::mpsc::channel();
+    let pair2 = pair.clone();
+    let _waiter = thread::spawn(move || {
+        let mut guard = pair2.0.lock();
+        let _ = pair2.1.wait_for(&mut guard, Duration::from_secs(3600));
+        tx.send(()).unwrap();
+    });
+    rx.recv().unwrap();
+}
+
+#[test]
+fn an_hour_long_wait_nobody_ends_is_a_hang() {
+    assert_hang(
+        &scenario("an_hour_long_wait_and_a_receive"),
+        &[
+            "waits on a condition variable at sync/tests/hang.rs:",
+            "waits for a message on a channel at sync/tests/hang.rs:",
+        ],
+    );
+}
+
+#[test]
+#[ignore]
 fn sleeper_notifies_late() {
     if !in_child("sleeper_notifies_late") {
         return;

@@ -15,7 +15,8 @@ use kata_harness::hidden_test;
 use kata_testkit::threads::{panic_message, within};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use kata_sync::mpsc;
+use std::sync::{Arc, Barrier};
 use kata_sync::thread;
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,8 @@ use kata_harness::hidden_test;
 use lock::{Lock, ReleaseError};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use kata_sync::mpsc;
+use std::sync::{Arc, Barrier};
 use kata_sync::thread;
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@
 
 use kata_harness::hidden_test;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Sender};
+use kata_sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
 use kata_sync::thread::JoinHandle;
 use kata_testkit::threads::panic_message;

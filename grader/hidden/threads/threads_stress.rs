@@ -14,7 +14,7 @@ use kata_harness::hidden_test;
 use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use kata_sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use threads::{Handle, ThreadGroup};
