@@ -199,10 +199,12 @@ fn min_score_sets_the_exit_status() {
         .map(String::from)
         .collect::<Vec<_>>()
     };
-    let owned = args("12");
+    // The solution earns race's every point: that much passes, one more does not.
+    let max = course().kata("race").unwrap().max_points();
+    let owned = args(&max.to_string());
     let (code, _, err) = run(&owned.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, cli::EXIT_OK, "{err}");
-    let owned = args("13");
+    let owned = args(&(max + 1).to_string());
     let (code, _, _) = run(&owned.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, cli::EXIT_BELOW);
 }
@@ -245,4 +247,15 @@ fn a_kata_that_bypasses_the_facade_gets_no_loom_credit() {
             assert_eq!(test.status, Status::Pass, "{}: {}", test.name, test.message);
         }
     }
+}
+
+/// The bundled course is what `grader dev check` asks of every course: each kata's files,
+/// hints, suites that match course.yaml, mutant headers naming real tests, and a statement
+/// whose table of promises names every hidden test.
+#[test]
+fn the_bundled_course_passes_its_own_authoring_check() {
+    let (code, out, err) = run(&["dev", "check"]);
+    assert_eq!(code, 0, "grader dev check found problems:\n{out}{err}");
+    let problems = grader::dev::check(&course());
+    assert!(problems.is_empty(), "{problems:?}");
 }

@@ -184,8 +184,8 @@ fn hidden_manifest(course: &Course, planned: &PlannedKata) -> String {
     }
     out += &format!(
         "[dependencies]\n{kata} = {{ path = \"../../katas/{kata}\" }}\n\
-         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../harness\" }}\n\
-         kata-testkit = {{ path = \"../../../testkit\" }}\n{}\n{LINTS}",
+         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../grader/harness\" }}\n\
+         kata-testkit = {{ path = \"../../../grader/testkit\" }}\n{}\n{LINTS}",
         dependency_lines(&course.hidden_dependencies)
     );
     out
@@ -222,14 +222,11 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
         }
     }
     // The facade, the harness and the test kit come from the course, never from the
-    // submission.
-    for (from, to) in [
-        ("sync", "sync"),
-        ("grader/harness", "harness"),
-        ("grader/testkit", "testkit"),
-    ] {
-        let src = course.root.join(from);
-        let dst = dir.join(to);
+    // submission. They keep the course's layout, so that their own path dependencies on
+    // one another hold in both places.
+    for crate_dir in ["sync", "grader/harness", "grader/testkit"] {
+        let src = course.root.join(crate_dir);
+        let dst = dir.join(crate_dir);
         let mut budget = MAX_STAGED_BYTES;
         mirror(&src.join("src"), &dst.join("src"), &mut budget).map_err(stage_err(&src))?;
         let manifest = fs::read(src.join("Cargo.toml")).map_err(stage_err(&src))?;

@@ -173,13 +173,39 @@ fn check_mutants(dir: &Path, kata: &str, tests: &BTreeSet<String>, problems: &mu
                 "the header names no test: a mutant no test catches proves nothing",
             ));
         }
-        for test in named {
-            if !tests.contains(test) {
+        for test in &named {
+            if !tests.contains(*test) {
                 problems.push(problem(
                     &file,
                     line + 1,
                     format!("`{test}` is no hidden test of `{kata}`"),
                 ));
+            }
+        }
+        // `may-fail`: stress tests that catch the bug only when threads meet badly.
+        if let Some((line, header)) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("//! may-fail:"))
+        {
+            for test in header["//! may-fail:".len()..]
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+            {
+                if !tests.contains(test) {
+                    problems.push(problem(
+                        &file,
+                        line + 1,
+                        format!("`{test}` is no hidden test of `{kata}`"),
+                    ));
+                } else if named.contains(&test) {
+                    problems.push(problem(
+                        &file,
+                        line + 1,
+                        format!("`{test}` is both expected and maybe to fail"),
+                    ));
+                }
             }
         }
     }

@@ -88,6 +88,14 @@ fn status_and_message(outcome: &Outcome, proof: &Proof, context: &Context) -> (S
             outcome.leftovers
         )
     });
+    // The hang watch ends the process itself, whatever else the test printed or panicked.
+    if let Some(hang) = &proof.hang {
+        let mut message = hang.clone();
+        if let Some(panic) = panic {
+            message += &format!("\nbefore that: {panic}");
+        }
+        return (Status::Fail, message);
+    }
     match outcome.exit {
         Exit::TimedOut => {
             let mut message = format!(
@@ -255,13 +263,18 @@ fn shorten_path(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
+/// How the facade's hang watch (`kata_sync::hang`) begins its report.
+const HANG_REPORT: &str = "hang: every thread of the test is blocked";
+
 fn describe_panic(panic: &Panic) -> String {
     if let Some(explained) = explain_loom_deadlock(&panic.message) {
         return explained;
     }
-    // Paths of the hidden tests are the grader's business; keep the file name.
+    // Paths of the hidden tests are the grader's business; keep the file name. The hang
+    // watch's report names every thread's line itself: where its watchdog panicked says
+    // nothing.
     let location = panic.location.rsplit('/').next().unwrap_or(&panic.location);
-    if location.is_empty() {
+    if location.is_empty() || panic.message.starts_with(HANG_REPORT) {
         panic.message.clone()
     } else {
         format!("{}\n  (at {location})", panic.message)
@@ -419,6 +432,37 @@ mod tests {
             &context(),
         ));
         assert_eq!(s, Status::Timeout);
+    }
+
+    #[test]
+    fn a_hang_record_is_a_failure_with_its_report() {
+        let mut proof = encode(&KEY, Kind::Panic, b"t.rs:3\ntask\nInjury");
+        proof.extend(encode(
+            &KEY,
+            Kind::Hang,
+            b"hang: every thread of the test is blocked",
+        ));
+        let (s, message) = status(decide(&outcome(Exit::Code(101), proof), &KEY, &context()));
+        assert_eq!(s, Status::Fail);
+        assert!(message.starts_with("hang: every thread"), "{message}");
+        assert!(message.contains("before that: Injury"), "{message}");
+    }
+
+    #[test]
+    fn a_hang_report_is_a_failure_that_names_the_students_lines_not_the_watchdogs() {
+        let proof = encode(
+            &KEY,
+            Kind::Panic,
+            b"sync/src/hang.rs:359
+kata-hang-watch
+hang: every thread of the test is blocked \
+              and none is left to wake another (a deadlock, or a lost wake-up):\n  \
+              an unnamed thread waits for a lock at src/lib.rs:50 (2 threads)",
+        );
+        let (s, message) = status(decide(&outcome(Exit::Code(101), proof), &KEY, &context()));
+        assert_eq!(s, Status::Fail);
+        assert!(message.contains("src/lib.rs:50"), "{message}");
+        assert!(!message.contains("hang.rs"), "{message}");
     }
 
     #[test]

@@ -14,13 +14,13 @@
 //! [`process`] is the other door: the few process calls (fork, _exit) that Rust offers
 //! only as `unsafe`, for kata crates, which are compiled with `unsafe_code` forbidden.
 
+pub mod hang;
 pub mod process;
 
 #[cfg(not(loom))]
 mod imp {
     pub use parking_lot::{Condvar, Mutex, MutexGuard};
     pub use std::sync::atomic;
-    pub use std::sync::mpsc;
     pub use std::sync::Arc;
     pub use std::thread;
 }
@@ -47,14 +47,185 @@ pub mod atomic {
 
 /// An unbounded channel (`channel`, `Sender`, `Receiver`).
 pub mod mpsc {
+    #[cfg(loom)]
     pub use super::imp::mpsc::{channel, Receiver, Sender};
+    #[cfg(not(loom))]
+    pub use real::{channel, Receiver};
+    #[cfg(not(loom))]
+    pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, Sender, TryRecvError};
+
+    /// std's channel, with receives that the hang watch sees (see [`crate::hang`]).
+    #[cfg(not(loom))]
+    mod real {
+        use crate::hang::{blocked, Kind, LONG_WAIT};
+        use std::sync::mpsc::{RecvError, RecvTimeoutError, Sender, TryRecvError};
+        use std::time::Duration;
+
+        const WAITS: &str = "for a message on a channel";
+
+        /// Creates a channel: a [`Sender`] (clone it for more senders) and its [`Receiver`].
+        pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            (sender, Receiver(receiver))
+        }
+
+        /// The receiving end of a [`channel`].
+        pub struct Receiver<T>(std::sync::mpsc::Receiver<T>);
+
+        impl<T> Receiver<T> {
+            /// Waits for a message; `Err` once every sender is gone and nothing is left.
+            #[track_caller]
+            pub fn recv(&self) -> Result<T, RecvError> {
+                blocked(Kind::Others(WAITS), || self.0.recv())
+            }
+
+            /// Like [`Receiver::recv`], but gives up after `timeout`. A timeout longer than
+            /// any test lives counts as none for the hang watch.
+            #[track_caller]
+            pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+                if timeout >= LONG_WAIT {
+                    blocked(Kind::Others(WAITS), || self.0.recv_timeout(timeout))
+                } else {
+                    self.0.recv_timeout(timeout)
+                }
+            }
+
+            /// A message if one is waiting, at once.
+            pub fn try_recv(&self) -> Result<T, TryRecvError> {
+                self.0.try_recv()
+            }
+
+            /// The messages, each waited for, until every sender is gone.
+            pub fn iter(&self) -> Iter<'_, T> {
+                Iter(self)
+            }
+
+            /// The messages waiting now.
+            pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
+                self.0.try_iter()
+            }
+        }
+
+        impl<T> std::fmt::Debug for Receiver<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        /// See [`Receiver::iter`].
+        pub struct Iter<'a, T>(&'a Receiver<T>);
+
+        impl<T> Iterator for Iter<'_, T> {
+            type Item = T;
+            fn next(&mut self) -> Option<T> {
+                self.0.recv().ok()
+            }
+        }
+
+        /// See [`Receiver`]'s `into_iter`.
+        pub struct IntoIter<T>(Receiver<T>);
+
+        impl<T> Iterator for IntoIter<T> {
+            type Item = T;
+            fn next(&mut self) -> Option<T> {
+                self.0.recv().ok()
+            }
+        }
+
+        impl<T> IntoIterator for Receiver<T> {
+            type Item = T;
+            type IntoIter = IntoIter<T>;
+            fn into_iter(self) -> IntoIter<T> {
+                IntoIter(self)
+            }
+        }
+
+        impl<'a, T> IntoIterator for &'a Receiver<T> {
+            type Item = T;
+            type IntoIter = Iter<'a, T>;
+            fn into_iter(self) -> Iter<'a, T> {
+                Iter(self)
+            }
+        }
+    }
 }
 
 /// `spawn`, `JoinHandle`, `yield_now`, `current`, `panicking`, `Builder` and `sleep`.
 pub mod thread {
-    pub use super::imp::thread::{
-        current, panicking, spawn, yield_now, Builder, JoinHandle, Thread, ThreadId,
-    };
+    pub use super::imp::thread::{current, panicking, yield_now, Thread, ThreadId};
+
+    #[cfg(loom)]
+    pub use super::imp::thread::{spawn, Builder, JoinHandle};
+    #[cfg(not(loom))]
+    pub use real::{spawn, Builder, JoinHandle};
+
+    /// std's threads, with a join that the hang watch sees (see [`crate::hang`]).
+    #[cfg(not(loom))]
+    mod real {
+        use crate::hang::{blocked, Kind};
+
+        /// Owns a thread; [`JoinHandle::join`] waits for it to end.
+        pub struct JoinHandle<T>(std::thread::JoinHandle<T>);
+
+        impl<T> JoinHandle<T> {
+            /// Waits for the thread to end; `Err` holds its panic's payload.
+            #[track_caller]
+            pub fn join(self) -> std::thread::Result<T> {
+                blocked(Kind::Join, || self.0.join())
+            }
+
+            pub fn thread(&self) -> &std::thread::Thread {
+                self.0.thread()
+            }
+
+            pub fn is_finished(&self) -> bool {
+                self.0.is_finished()
+            }
+        }
+
+        impl<T> std::fmt::Debug for JoinHandle<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        /// Starts a thread running `f`.
+        #[track_caller]
+        pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+        where
+            F: FnOnce() -> T + Send + 'static,
+            T: Send + 'static,
+        {
+            JoinHandle(std::thread::spawn(f))
+        }
+
+        /// Names a thread or sizes its stack before it starts.
+        #[derive(Debug)]
+        pub struct Builder(std::thread::Builder);
+
+        impl Builder {
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Builder {
+                Builder(std::thread::Builder::new())
+            }
+
+            pub fn name(self, name: String) -> Builder {
+                Builder(self.0.name(name))
+            }
+
+            pub fn stack_size(self, size: usize) -> Builder {
+                Builder(self.0.stack_size(size))
+            }
+
+            pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+            where
+                F: FnOnce() -> T + Send + 'static,
+                T: Send + 'static,
+            {
+                self.0.spawn(f).map(JoinHandle)
+            }
+        }
+    }
 
     /// Sleeps for `duration`. Under loom, time does not exist: a sleep is a yield, which
     /// is all it can mean to a model that explores every order anyway.
@@ -105,9 +276,13 @@ impl<T> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        // Only a lock that has to wait is shown to the hang watch.
         #[cfg(not(loom))]
-        return MutexGuard {
-            inner: self.inner.lock(),
+        return match self.inner.try_lock() {
+            Some(inner) => MutexGuard { inner },
+            None => MutexGuard {
+                inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
+            },
         };
         #[cfg(loom)]
         return MutexGuard {
@@ -215,7 +390,7 @@ impl Condvar {
     #[track_caller]
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
         #[cfg(not(loom))]
-        self.inner.wait(&mut guard.inner);
+        hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
         #[cfg(loom)]
         {
             let inner = guard.inner.take().expect("guard is present");
@@ -235,9 +410,17 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: std::time::Duration,
     ) -> WaitTimeoutResult {
+        // A timeout longer than any test lives is none, as far as the hang watch knows.
         #[cfg(not(loom))]
         return WaitTimeoutResult {
-            timed_out: self.inner.wait_for(&mut guard.inner, timeout).timed_out(),
+            timed_out: if timeout >= hang::LONG_WAIT {
+                hang::blocked(hang::Kind::Wait, || {
+                    self.inner.wait_for(&mut guard.inner, timeout)
+                })
+            } else {
+                self.inner.wait_for(&mut guard.inner, timeout)
+            }
+            .timed_out(),
         };
         #[cfg(loom)]
         {

@@ -59,8 +59,33 @@ pub struct Mutant {
     pub kata: String,
     pub name: String,
     pub file: PathBuf,
-    /// The hidden tests (`suite::test`) it must fail, and no others.
+    /// The hidden tests (`suite::test`) it must fail on every run.
     pub expect_fail: BTreeSet<String>,
+    /// Stress tests that catch it only when the threads happen to meet badly: each may
+    /// fail or pass (`//! may-fail:`). Every other test must pass.
+    pub may_fail: BTreeSet<String>,
+}
+
+impl Mutant {
+    /// Whether a run that failed exactly `failed` is what the header says.
+    pub fn agrees_with(&self, failed: &BTreeSet<String>) -> bool {
+        self.expect_fail.is_subset(failed)
+            && failed
+                .iter()
+                .all(|t| self.expect_fail.contains(t) || self.may_fail.contains(t))
+    }
+}
+
+/// The comma-separated test names of the header line starting with `prefix`.
+fn header_list(text: &str, prefix: &str) -> Option<BTreeSet<String>> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|line| {
+            line.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
 }
 
 /// Every mutant, by kata, in name order. Panics on a mutant without its header.
@@ -78,20 +103,15 @@ pub fn mutants() -> BTreeMap<String, Vec<Mutant>> {
         files.sort();
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
-            let line = text
-                .lines()
-                .find_map(|l| l.strip_prefix("//! expect-fail:"))
+            let expect_fail = header_list(&text, "//! expect-fail:")
                 .unwrap_or_else(|| panic!("{} has no `//! expect-fail:` line", file.display()));
-            let expect_fail = line
-                .split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect();
+            let may_fail = header_list(&text, "//! may-fail:").unwrap_or_default();
             all.entry(kata_name.clone()).or_default().push(Mutant {
                 kata: kata_name.clone(),
                 name: file.file_stem().unwrap().to_string_lossy().into_owned(),
                 file,
                 expect_fail,
+                may_fail,
             });
         }
     }

@@ -25,6 +25,20 @@ pub enum PoolError {
     StillRunning,
 }
 
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolError::ZeroWorkers => "a pool needs at least one worker",
+            PoolError::Closed => "the pool is closed",
+            PoolError::JobPanicked => "the job panicked",
+            PoolError::CallbackPanicked => "the callback panicked",
+            PoolError::StillRunning => "join before close",
+        })
+    }
+}
+
+impl std::error::Error for PoolError {}
+
 pub struct Pool {
     // TODO: a pool needs worker threads and the state they share (an `Arc` of: a
     // `Mutex` around a queue of boxed jobs, `VecDeque<Box<dyn FnOnce() + Send>>`, and an
@@ -72,7 +86,7 @@ impl Pool {
         Ok(AsyncResult { value: Ok(value) })
     }
 
-    /// Accepts no more jobs; queued jobs (and their callbacks) still run.
+    /// Accepts no more jobs; every job queued before it (and its callback) still runs.
     pub fn close(&self) {
         // TODO: mark the pool closed and wake every idle worker (notify_all).
     }
@@ -95,13 +109,15 @@ pub struct AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
-    /// True once the job has finished and its callback has returned.
+    /// True once the job has finished and its callback has returned. Never waits for the
+    /// job, and never says false once that has happened, whoever else is looking.
     pub fn ready(&self) -> bool {
         // TODO: look at the slot (under its lock).
         true
     }
 
-    /// Blocks until `ready()`.
+    /// Blocks until `ready()`. Any number of threads may wait on one result at once:
+    /// every one of them returns.
     pub fn wait(&self) {
         // TODO: wait on the slot's condvar, in a `while` loop, until the outcome is there.
     }

@@ -165,8 +165,8 @@ impl<S: Store> BlockingQueue<S> {
 
     /// Puts `item` in the queue. If it is full: with `block == false`, `Err(Full(item))` at
     /// once; with `block == true` and no timeout, waits until there is room; with a
-    /// timeout, waits at most that long, then `Err(Full(item))`. With `block == false`
-    /// the timeout is ignored.
+    /// timeout, waits until there is room or the timeout has run out, whichever comes
+    /// first, then `Err(Full(item))`. With `block == false` the timeout is ignored.
     pub fn put(
         &self,
         item: S::Item,
@@ -176,8 +176,9 @@ impl<S: Store> BlockingQueue<S> {
         // TODO: this accepts every item, however full the queue is. A queue with a
         // `maxsize` (0 means no limit) holding `maxsize` items is full: refuse at once
         // with `Err(Full(item))` when `!block`; otherwise wait on a condvar, in a `while`
-        // loop, until there is room (with a timeout: `wait_for` and give up once the
-        // time has run out). After putting, wake a thread waiting in `get`.
+        // loop, until there is room (with a timeout: `wait_for` what is left until a
+        // deadline computed once, and give up only once the deadline has passed). After
+        // putting, wake a thread waiting in `get`.
         let _ = (block, timeout);
         self.store.lock().push(item);
         Ok(())
@@ -185,13 +186,13 @@ impl<S: Store> BlockingQueue<S> {
 
     /// Takes the next item. If the queue is empty: with `block == false`, `Err(Empty)` at
     /// once; with `block == true` and no timeout, waits until there is an item; with a
-    /// timeout, waits at most that long, then `Err(Empty)`. With `block == false` the
-    /// timeout is ignored.
+    /// timeout, waits until there is an item or the timeout has run out, whichever comes
+    /// first, then `Err(Empty)`. With `block == false` the timeout is ignored.
     pub fn get(&self, block: bool, timeout: Option<Duration>) -> Result<S::Item, Empty> {
         // TODO: this never waits: on an empty queue it fails at once, even when `block`
         // is true. Wait on a condvar, in a `while` loop, until there is an item (with a
-        // timeout: give up once it has run out). After taking one, wake a thread waiting
-        // in `put`.
+        // timeout: give up only once its deadline has passed). After taking one, wake a
+        // thread waiting in `put`.
         let _ = (block, timeout);
         self.store.lock().pop().ok_or(Empty)
     }

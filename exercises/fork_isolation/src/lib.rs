@@ -76,11 +76,15 @@ pub fn fork_and_add(parent_delta: i64, child_delta: i64) -> Result<Observation, 
     // TODO: in the child: add child_delta to COUNTER, write the value it now sees into the
     // pipe with nix::unistd::write, then end with kata_sync::process::_exit(0). Never return from here, never
     // call exit() or std::process::exit, and nothing that allocates or takes a lock.
-    let child_saw = COUNTER.fetch_add(child_delta, Ordering::SeqCst) + child_delta;
+    let child_saw = COUNTER
+        .fetch_add(child_delta, Ordering::SeqCst)
+        .wrapping_add(child_delta);
     // TODO: in the parent: close the pipe's write end, read the child's 8 bytes
     // (ForkError::Read / ForkError::ShortRead), close the read end, waitpid the child so
     // it leaves no zombie (ForkError::Waitpid), and only then add parent_delta.
-    let parent_saw = COUNTER.fetch_add(parent_delta, Ordering::SeqCst) + parent_delta;
+    let parent_saw = COUNTER
+        .fetch_add(parent_delta, Ordering::SeqCst)
+        .wrapping_add(parent_delta);
     Ok(Observation {
         parent_saw,
         child_saw,

@@ -80,7 +80,9 @@ impl std::error::Error for ForkError {
 /// (the caller itself), its second child, its first child, the grandchild.
 ///
 /// Every child ends with `_exit` and never returns into the caller. Before returning, the
-/// original has reaped its two children, and the first child has reaped the grandchild.
+/// original has reaped its two children, and the first child has reaped the grandchild:
+/// each waits for its own children by pid, never for "any child" (the caller may have
+/// children of its own, which are left alone).
 pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
     // TODO: nothing forks here, so there is one process and one report instead of four.
     // Create one pipe before the first fork (ForkError::Pipe), then fork (ForkError::Fork),

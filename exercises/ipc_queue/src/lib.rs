@@ -99,6 +99,13 @@ impl IpcQueue {
     /// With `block = true`, waits for a free slot: forever, or `Err(Full)` once `timeout`
     /// has passed. Once it has a slot, the message is written whole; if the pipe has no
     /// room for all of it, that waits for a reader to make room.
+    ///
+    /// The writers' lock is waited for like the slot: not at all with `block = false`
+    /// (another process in the middle of writing a message makes it `Err(Full)` at once),
+    /// and within the same timeout, which counts from the call across every wait. A put
+    /// that gives up after taking its slot gives the slot back. A signal that interrupts a
+    /// wait (EINTR) neither ends it nor restarts the timeout; a wait sleeps in `poll(2)`
+    /// for the time left, never spinning.
     pub fn put<T: Serialize + ?Sized>(
         &self,
         item: &T,
@@ -130,6 +137,11 @@ impl IpcQueue {
     /// With `block = false`, `Err(Empty)` at once if no message is there (`timeout` is
     /// ignored). With `block = true`, waits for a message: forever, or `Err(Empty)` once
     /// `timeout` has passed.
+    ///
+    /// The timeout counts from the call across every wait (for the readers' lock, then for
+    /// a message). Only a get that has read a whole message gives a slot back; one that
+    /// finds nothing gives none. A signal that interrupts a wait (EINTR) neither ends it nor
+    /// restarts the timeout; a wait sleeps in `poll(2)` for the time left, never spinning.
     pub fn get<T: DeserializeOwned>(
         &self,
         block: bool,

@@ -40,10 +40,14 @@ impl Lock {
         }
     }
 
-    /// Takes the lock and returns true. If another thread holds it: with `blocking ==
-    /// false`, returns false at once; with `blocking == true` and no timeout, waits until
-    /// it is released; with a timeout, waits at most that long and returns false if the
-    /// lock is still held. With `blocking == false` the timeout is ignored.
+    /// Takes the lock and returns true; a free lock is always taken, whatever the
+    /// arguments. If another thread holds it: with `blocking == false`, returns false at
+    /// once (the timeout is then ignored); with `blocking == true` and no timeout, waits
+    /// until it is released and takes it; with `Some(t)`, takes it if it comes free
+    /// within `t` of the call, and otherwise returns false once `t` has passed since the
+    /// call: never sooner, and without starting the clock again when a wake-up finds the
+    /// lock taken again. Any `t` is valid: `Duration::ZERO` never waits, and one too long
+    /// to add to `Instant::now()` (like `Duration::MAX`) is as good as no timeout.
     pub fn acquire(&self, blocking: bool, timeout: Option<Duration>) -> bool {
         // TODO: this takes the lock even when another thread holds it: two threads are
         // then both "inside". If it is locked: return false at once when `!blocking`;

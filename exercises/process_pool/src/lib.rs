@@ -116,7 +116,9 @@ where
     }
 
     /// Queues `f(arg)` and returns at once (Python's apply_async): an idle worker starts
-    /// it right away; otherwise it waits for the first free worker.
+    /// it right away; otherwise it waits for the first free worker. A job handed to a
+    /// worker that turns out to have died while idle has not run: it goes to the worker's
+    /// replacement (only the job a worker was running when it died gives `WorkerDied`).
     pub fn apply_async(&self, arg: A) -> Result<AsyncResult<R>, PoolError> {
         // TODO: refuse with Closed once the pool is closed or terminated. Encode the
         // argument (serde_json::to_vec), give it an id, queue it, and hand queued jobs to
@@ -128,8 +130,10 @@ where
         })
     }
 
-    /// `f` of every argument, spread over the workers; the results in the arguments'
-    /// order. If any job failed, the first failure (in that order), once all have ended.
+    /// `f` of every argument, spread over the workers: every job is queued before the
+    /// first result is awaited, so that all the workers run at once. The results in the
+    /// arguments' order. If any job failed, the first failure (in that order), once all
+    /// have ended.
     pub fn map<I>(&self, args: I) -> Result<Vec<R>, PoolError>
     where
         I: IntoIterator<Item = A>,
@@ -139,20 +143,23 @@ where
         args.into_iter().map(|arg| self.apply(arg)).collect()
     }
 
-    /// Takes no more jobs; the queued ones still run.
+    /// Takes no more jobs; the queued ones still run (a worker that dies meanwhile is
+    /// still replaced while jobs wait).
     pub fn close(&self) {
         // TODO: mark the pool closed (apply_async then gives Closed).
     }
 
     /// Stops at once: jobs not yet started are dropped, and every worker is killed
-    /// (SIGTERM) and reaped. Their results are `Terminated`.
+    /// (SIGTERM) and reaped. The jobs that had not ended give `Terminated`; a job whose
+    /// result had already come back (`ready()` said true) keeps it.
     pub fn terminate(&self) {
         // TODO: mark the pool terminated, fail every queued and running job with
         // Terminated, kill every worker (SIGTERM) and reap it (waitpid).
     }
 
-    /// Waits until every worker has exited, and reaps them: after `close`, once every
-    /// queued job has run. `StillRunning` unless `close` or `terminate` came first.
+    /// Waits until every worker has exited, and reaps them (`waitpid` on each worker's
+    /// pid: never another child of the caller): after `close`, once every queued job has
+    /// run. `StillRunning` unless `close` or `terminate` came first.
     pub fn join(&self) -> Result<(), PoolError> {
         // TODO: StillRunning while the pool is open. After close: keep handing out jobs and
         // collecting results (poll on the result pipes) until nothing is queued or running;

@@ -49,6 +49,51 @@ pub enum RunError {
     ZeroBound,
 }
 
+impl<T> std::fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sending on a channel whose receivers are all gone")
+    }
+}
+
+impl std::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("receiving on an empty channel whose senders are all gone")
+    }
+}
+
+impl<T> std::fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrySendError::Full(_) => "the channel is full",
+            TrySendError::Disconnected(_) => "the channel's receivers are all gone",
+        })
+    }
+}
+
+impl std::fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "the channel is empty",
+            TryRecvError::Disconnected => "the channel is empty and its senders are all gone",
+        })
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunError::NoConsumers => "a pipeline needs at least one consumer",
+            RunError::ZeroBound => "a channel's bound must be at least 1",
+        })
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for SendError<T> {}
+impl std::error::Error for RecvError {}
+impl<T: std::fmt::Debug> std::error::Error for TrySendError<T> {}
+impl std::error::Error for TryRecvError {}
+impl std::error::Error for RunError {}
+
 struct Shared<T> {
     // TODO: besides the items, count the live Senders and Receivers (the last Sender to
     // go closes the channel for the receivers; the last Receiver to go closes it for the
@@ -90,7 +135,10 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// Queues `item` only if there is room right now (Python's `put_nowait`).
+    /// Queues `item` only if there is room right now (Python's `put_nowait`):
+    /// `Disconnected(item)` once every `Receiver` is gone (also when the queue is full:
+    /// that is looked at first, as crossbeam does), else `Full(item)` if the queue holds
+    /// `bound` items.
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         // TODO: `Full(item)` when the queue holds `bound` items, `Disconnected(item)`
         // once every Receiver is gone.
@@ -142,7 +190,9 @@ impl<T> Receiver<T> {
         self.shared.items.lock().pop_front().ok_or(RecvError)
     }
 
-    /// Takes the oldest item only if there is one right now (Python's `get_nowait`).
+    /// Takes the oldest item only if there is one right now (Python's `get_nowait`):
+    /// `Empty` if none is queued, `Disconnected` only once every `Sender` is gone and the
+    /// queue is empty (a closed channel is drained first, as by `recv`).
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         // TODO: `Disconnected` (not `Empty`) when the queue is empty and every Sender is
         // gone; wake a waiting sender after taking an item.
@@ -184,7 +234,8 @@ impl<T> Clone for Receiver<T> {
 /// iterator in order, and `consumers` threads, which each receive until the channel is
 /// closed and call `consume` on every item they get. Returns what each consumer got, in
 /// the order it got it, once every thread has finished. If `consume` panics, the panic
-/// reaches the caller once the other threads have stopped.
+/// reaches the caller once every other thread has stopped, with consume's own payload.
+/// `Err(NoConsumers)` if `consumers` is 0, `Err(ZeroBound)` if `bound` is 0.
 pub fn run<P, T, F>(
     producers: Vec<P>,
     consumers: usize,
@@ -202,7 +253,9 @@ where
     // a consumer that has not started). Spawn one thread per producer, each with its own
     // clone of the Sender, and `consumers` threads, each with its own clone of the
     // Receiver; then drop your own Sender (while you hold it, the channel never closes
-    // and the consumers wait forever) and join every thread.
+    // and the consumers wait forever) and your own Receiver (while you hold it, producers
+    // never learn that every consumer has died), and join every thread. If a consumer
+    // panicked, raise its payload again (`std::panic::resume_unwind`) once all are joined.
     let (tx, rx) = channel(bound);
     for items in producers {
         for item in items {

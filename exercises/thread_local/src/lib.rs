@@ -23,7 +23,8 @@ static CURRENT: Mutex<Option<Context>> = Mutex::new(None);
 
 /// Runs `f` with `ctx` as this thread's current context, and returns what `f` returns.
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
-/// back, also if `f` panicked. Other threads never see `ctx`.
+/// back, also if `f` panicked; `f`'s panic then goes on to the caller unchanged. Other
+/// threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx);
     // TODO: the context stays set after `f` returns: the next job on this thread sees it,

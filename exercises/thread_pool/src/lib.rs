@@ -98,6 +98,7 @@ impl ThreadPool {
     }
 
     /// Waits until every worker has exited. `StillRunning` unless close or terminate came first.
+    /// Several threads may call it at once: none returns before every worker has exited.
     pub fn join(&self) -> Result<(), PoolError> {
         // TODO: `Err(StillRunning)` while the pool is open (its workers never exit);
         // otherwise join every worker thread before returning `Ok(())`.
@@ -115,6 +116,8 @@ pub struct AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
+    /// Whether the job has finished (or was dropped by terminate). Never waits for the
+    /// job, and never says false once it has finished, whoever else is looking.
     pub fn ready(&self) -> bool {
         // TODO: true only once the job has finished (or was dropped by terminate).
         true

@@ -1,7 +1,8 @@
 //! Kata `threads` — 多线程-threading, 注意点, 查看线程数量. See README.md.
 //!
-//! Take threads and locks from `kata_sync` (std and parking_lot today; the grader may swap
-//! in loom's models one day).
+//! Take threads, locks, condition variables and atomics from `kata_sync` (never
+//! `std::thread`, `std::sync` or parking_lot directly): the grader swaps in loom's models to
+//! try every interleaving of two threads that start threads, or wait for them, at once.
 
 use kata_sync::thread;
 use kata_sync::{Arc, Mutex};

@@ -30,6 +30,8 @@ pub enum Kind {
     ChildPanic,
     /// The harness found a wall of the grader missing and refused to run the test.
     Fault,
+    /// The facade's hang watch found every thread of the test blocked: its report.
+    Hang,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::Panic => "panic",
             Kind::ChildPanic => "child-panic",
             Kind::Fault => "fault",
+            Kind::Hang => "hang",
         }
     }
 
@@ -47,6 +50,7 @@ impl Kind {
             "done" => Kind::Done,
             "panic" => Kind::Panic,
             "child-panic" => Kind::ChildPanic,
+            "hang" => Kind::Hang,
             "fault" => Kind::Fault,
             _ => return None,
         })
@@ -116,6 +120,8 @@ pub struct Proof {
     pub child_panic: Option<Panic>,
     /// The harness's report of a missing wall (a fault of the grader, not of the test).
     pub fault: Option<String>,
+    /// The hang watch's report: every thread of the test was blocked.
+    pub hang: Option<String>,
     /// Records whose tag was wrong, and whether bytes were left that were no record at
     /// all: something other than the harness wrote on the channel (a forgery).
     pub untrusted: usize,
@@ -180,6 +186,9 @@ pub fn parse(bytes: &[u8], key: &[u8; KEY_LEN]) -> Proof {
             Kind::Fault if proof.fault.is_none() => {
                 proof.fault = Some(String::from_utf8_lossy(payload).into_owned())
             }
+            Kind::Hang if proof.hang.is_none() => {
+                proof.hang = Some(String::from_utf8_lossy(payload).into_owned())
+            }
             _ => {}
         }
     }
@@ -201,7 +210,9 @@ mod tests {
     fn records_round_trip() {
         let mut bytes = encode(&KEY, Kind::Panic, b"a.rs:3\nmain\nboom\nmore");
         bytes.extend(encode(&KEY, Kind::Done, b""));
+        bytes.extend(encode(&KEY, Kind::Hang, b"hang: all\n  stuck"));
         let proof = parse(&bytes, &KEY);
+        assert_eq!(proof.hang.as_deref(), Some("hang: all\n  stuck"));
         assert!(proof.done);
         assert!(!proof.tampered());
         assert_eq!(

@@ -12,6 +12,7 @@
 
 use async_callback::{Pool, PoolError};
 use kata_harness::hidden_test;
+use kata_testkit::{assert_matches, share};
 use kata_sync::thread::ThreadId;
 use kata_sync::{model, thread};
 use std::sync::{Arc, Mutex};
@@ -173,10 +174,45 @@ hidden_test! {
             );
             second.wait();
             check_calls(&log, caller, &[1, 2], "when both wait() calls had returned");
-            assert!(
-                matches!((first.get(), second.get()), (Ok((_, 1)), Ok((_, 2)))),
+            assert_matches!(
+                (first.get(), second.get()), (Ok((_, 1)), Ok((_, 2))),
                 "get() after wait() must give each job's own value"
             );
+            drop(pool);
+        });
+    }
+}
+
+hidden_test! {
+    /// One result, two threads waiting on it (the caller and another thread, sharing it in
+    /// an Arc): when the job and its callback are done, both waits must return.
+    fn two_threads_waiting_on_one_result_both_return() {
+        model(2, || {
+            let pool = Pool::new(1).expect("Pool::new(1)");
+            let caller = thread::current().id();
+            let log = new_log();
+            let result = share!(submit(&pool, &log, 9), "AsyncResult");
+            let other = {
+                let (result, log) = (result.clone(), Arc::clone(&log));
+                thread::spawn(move || {
+                    result.wait();
+                    let called_back = calls(&log).iter().any(|c| c.value == 9);
+                    (result.ready(), called_back)
+                })
+            };
+            result.wait();
+            check_calls(&log, caller, &[9], "when wait() returned");
+            let (ready_there, called_back_there) =
+                other.join().expect("the other waiting thread panicked");
+            assert!(
+                ready_there && called_back_there,
+                "two threads waited on one result; when the other thread's wait() returned, \
+                 the result was not ready or its callback had not run"
+            );
+            let result = result
+                .try_unwrap()
+                .expect("both waiting threads are done with the result");
+            assert_matches!(result.get(), Ok((_, 9)), "get() after both wait() calls returned");
             drop(pool);
         });
     }
@@ -223,10 +259,10 @@ hidden_test! {
             let next = submit(&pool, &log, 5);
             let got = next.get();
             check_calls(&log, caller, &[5], "when get() of the next job returned");
-            assert!(
-                matches!(got, Ok((_, 5))),
+            assert_matches!(
+                got, Ok((_, 5)),
                 "after a job panicked, the pool's only worker must still run jobs: catch \
-                 the job's panic on the worker (catch_unwind); got {got:?}"
+                 the job's panic on the worker (catch_unwind)"
             );
             drop(pool);
         });
@@ -261,19 +297,18 @@ hidden_test! {
                 "the callback ran on the thread that called apply_async (and get): it \
                  runs on the pool's side, on the worker that ran the job"
             );
-            assert_eq!(
-                got,
-                Err(PoolError::CallbackPanicked),
+            assert_matches!(
+                got, Err(PoolError::CallbackPanicked),
                 "get() on a job whose callback panicked"
             );
             let log = new_log();
             let next = submit(&pool, &log, 6);
             let got = next.get();
             check_calls(&log, caller, &[6], "when get() of the next job returned");
-            assert!(
-                matches!(got, Ok((_, 6))),
+            assert_matches!(
+                got, Ok((_, 6)),
                 "after a callback panicked, the pool's only worker must still run jobs: \
-                 catch the callback's panic on the worker (catch_unwind); got {got:?}"
+                 catch the callback's panic on the worker (catch_unwind)"
             );
             drop(pool);
         });
@@ -290,14 +325,14 @@ hidden_test! {
             let log = new_log();
             let results = [submit(&pool, &log, 1), submit(&pool, &log, 2)];
             pool.close();
-            assert_eq!(pool.join(), Ok(()), "join() after close()");
+            assert_matches!(pool.join(), Ok(()), "join() after close()");
             check_calls(&log, caller, &[1, 2], "after close() and join()");
             assert!(
                 results.iter().all(|r| r.ready()),
                 "after close() and join(), every queued job has run: its result is ready"
             );
-            assert!(
-                matches!(pool.apply_async(|| 0, |_| {}), Err(PoolError::Closed)),
+            assert_matches!(
+                pool.apply_async(|| 0, |_| {}), Err(PoolError::Closed),
                 "apply_async after close() must be refused with Closed"
             );
             for (result, value) in results.into_iter().zip([1, 2]) {
@@ -306,6 +341,29 @@ hidden_test! {
                     other => panic!("job {value}'s get() after join gave {other:?}"),
                 }
             }
+            drop(pool);
+        });
+    }
+}
+
+hidden_test! {
+    /// One idle worker; a job is queued and the pool closed right after: the worker, woken
+    /// by the job or by close, must still run it (close stops new jobs, not queued ones).
+    fn a_job_queued_just_before_close_still_runs() {
+        model(2, || {
+            let pool = Pool::new(1).expect("Pool::new(1)");
+            let caller = thread::current().id();
+            let log = new_log();
+            let result = submit(&pool, &log, 4);
+            pool.close();
+            assert_matches!(pool.join(), Ok(()), "join() after close()");
+            check_calls(&log, caller, &[4], "after close() and join()");
+            assert!(
+                result.ready(),
+                "a job queued right before close() had not run when join() returned: a worker \
+                 woken by close still takes every queued job before it exits"
+            );
+            assert_matches!(result.get(), Ok((_, 4)), "get() of the job queued right before close()");
             drop(pool);
         });
     }

@@ -7,10 +7,13 @@
 
 use async_callback::{AsyncResult, Pool, PoolError};
 use kata_harness::hidden_test;
+use kata_testkit::{assert_matches, share};
+use kata_testkit::threads::{together, within, Gate};
+use std::time::Duration;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, ThreadId};
+use kata_sync::thread::{self, ThreadId};
 
 fn pool(workers: usize) -> Pool {
     match Pool::new(workers) {
@@ -21,7 +24,7 @@ fn pool(workers: usize) -> Pool {
 
 fn close_and_join(pool: &Pool) {
     pool.close();
-    assert_eq!(pool.join(), Ok(()), "join() after close()");
+    assert_matches!(pool.join(), Ok(()), "join() after close()");
 }
 
 /// Panics without calling the panic hook: a correct pool catches these quietly.
@@ -112,7 +115,7 @@ hidden_test! {
         check_every_callback_once(&calls, &results, |j| (j * j + 1) as u64, "after close() and join()");
         for (job, result) in results.into_iter().enumerate() {
             let expected = (job * job + 1) as u64;
-            assert_eq!(result.get(), Ok(expected), "get() of job #{job}");
+            assert_matches!(result.get(), Ok(v) if v == expected, "get() of job #{job}, expected Ok({expected})");
             let count = calls.count(job);
             assert_eq!(count, 1, "job #{job}'s callback ran again in get(): it runs exactly once");
         }
@@ -168,7 +171,7 @@ hidden_test! {
             threads.len()
         );
         for result in results {
-            assert!(matches!(result.get(), Ok(id) if id != caller), "get() after join()");
+            assert_matches!(result.get(), Ok(id) if id != caller, "get() after join()");
         }
     }
 }
@@ -214,10 +217,10 @@ hidden_test! {
                     "job #{job} panicked, yet its callback ran: a job that panicked has no \
                      value, and its callback is never called"
                 );
-                assert_eq!(result.get(), Err(PoolError::JobPanicked), "get() of panicking job #{job}");
+                assert_matches!(result.get(), Err(PoolError::JobPanicked), "get() of panicking job #{job}");
             } else {
                 assert_eq!(count, 1, "job #{job}'s callback ran {count} times, expected once");
-                assert_eq!(result.get(), Ok(job as u64), "get() of job #{job}");
+                assert_matches!(result.get(), Ok(v) if v == job as u64, "get() of job #{job}, expected Ok({job})");
             }
         }
     }
@@ -249,17 +252,19 @@ hidden_test! {
         close_and_join(&pool);
         check_every_callback_once(&calls, &results, |j| j as u64, "after close() and join()");
         for (job, result) in results.into_iter().enumerate() {
-            let expected = if job % 2 == 0 {
-                Err(PoolError::CallbackPanicked)
+            if job % 2 == 0 {
+                assert_matches!(
+                    result.get(),
+                    Err(PoolError::CallbackPanicked),
+                    "get() of job #{job}, whose callback panicked (its job returned normally)"
+                );
             } else {
-                Ok(job as u64)
-            };
-            assert_eq!(
-                result.get(),
-                expected,
-                "get() of job #{job}, whose callback {}",
-                if job % 2 == 0 { "panicked" } else { "returned normally" }
-            );
+                assert_matches!(
+                    result.get(),
+                    Ok(v) if v == job as u64,
+                    "get() of job #{job}, whose callback returned normally, expected Ok({job})"
+                );
+            }
         }
     }
 }
@@ -294,7 +299,183 @@ hidden_test! {
              workers)",
         );
         for (job, result) in results.into_iter().enumerate() {
-            assert_eq!(result.get(), Ok(job as u64 * 3), "get() of job #{job}");
+            assert_matches!(result.get(), Ok(v) if v == job as u64 * 3, "get() of job #{job}, expected Ok({})", job * 3);
         }
+    }
+}
+
+hidden_test! {
+    /// A job held on a worker: ready() is false meanwhile; once the job and its callback
+    /// are done, three threads ask ready() on the same result a million times each, at
+    /// once: it must say true every time.
+    fn ready_never_lies_about_a_complete_result() {
+        const POLLERS: usize = 3;
+        const POLLS: usize = 1_000_000;
+        let pool = pool(2);
+        let caller = thread::current().id();
+        let gate = Arc::new(Gate::new());
+        let _open_at_the_end = Gate::open_on_drop(&gate);
+        let result = {
+            let gate = Arc::clone(&gate);
+            pool.apply_async(
+                move || {
+                    if thread::current().id() != caller {
+                        gate.wait();
+                    }
+                    7u32
+                },
+                |_: &u32| {},
+            )
+            .expect("apply_async on an open pool")
+        };
+        assert!(
+            !result.ready(),
+            "ready() returned true while the job was still held inside its body (or the job \
+             ran on the caller's thread): a result is ready only once its job and callback \
+             have run, on a worker"
+        );
+        gate.open();
+        let result = share!(result, "AsyncResult");
+        let complete = within(Duration::from_secs(20), {
+            let result = result.clone();
+            move || {
+                while !result.ready() {
+                    thread::yield_now();
+                }
+            }
+        });
+        assert!(
+            complete.is_some(),
+            "the job's gate was opened, yet ready() was still false 20 s later"
+        );
+        let lies: usize = {
+            let result = result.clone();
+            together(POLLERS, move |_| (0..POLLS).filter(|_| !result.ready()).count())
+        }
+        .into_iter()
+        .sum();
+        assert!(
+            lies == 0,
+            "the result was complete and ready() had said so; then {POLLERS} threads asked \
+             ready() {POLLS} times each, at once, and {lies} answers were false: once the \
+             result is complete, ready() is true every time it is asked (take the slot's lock \
+             and look: a lock that another thread holds for a moment is no reason to say false)"
+        );
+        let result = result.try_unwrap().expect("the pollers are done with the result");
+        assert_matches!(result.get(), Ok(7), "get() of a job that returned 7");
+        close_and_join(&pool);
+    }
+}
+
+hidden_test! {
+    /// 20 rounds: three threads wait on one result (shared in an Arc) while its job is held
+    /// on a worker; once the job goes on, every one of the three waits returns.
+    fn many_threads_waiting_on_one_result_all_return() {
+        const WAITERS: usize = 3;
+        let pool = pool(2);
+        let caller = thread::current().id();
+        for round in 0..20 {
+            let gate = Arc::new(Gate::new());
+            let _open_at_the_end = Gate::open_on_drop(&gate);
+            let on_caller = Arc::new(AtomicBool::new(false));
+            let result = {
+                let (gate, on_caller) = (Arc::clone(&gate), Arc::clone(&on_caller));
+                share!(
+                    pool.apply_async(
+                        move || {
+                            if thread::current().id() == caller {
+                                on_caller.store(true, Ordering::SeqCst);
+                            } else {
+                                gate.wait();
+                            }
+                            round
+                        },
+                        |_: &i32| {},
+                    )
+                    .expect("apply_async on an open pool"),
+                    "AsyncResult"
+                )
+            };
+            assert!(!on_caller.load(Ordering::SeqCst), "{ON_CALLER}");
+            let waited = within(Duration::from_secs(20), {
+                let (result, gate) = (result.clone(), Arc::clone(&gate));
+                move || {
+                    let waiters: Vec<_> = (0..WAITERS)
+                        .map(|_| {
+                            let result = result.clone();
+                            thread::spawn(move || {
+                                result.wait();
+                                result.ready()
+                            })
+                        })
+                        .collect();
+                    // Only a chance for all three to be waiting already, never a verdict.
+                    thread::sleep(Duration::from_millis(2));
+                    gate.open();
+                    waiters
+                        .into_iter()
+                        .map(|w| w.join().expect("a waiting thread panicked"))
+                        .collect::<Vec<bool>>()
+                }
+            });
+            let Some(ready) = waited else {
+                panic!(
+                    "round {round}: three threads waited on one result; its job and callback \
+                     finished, yet not every wait() had returned 20 s later: completing a \
+                     result must wake every thread that waits on it (notify_all)"
+                );
+            };
+            assert!(
+                ready.iter().all(|r| *r),
+                "round {round}: wait() returned, yet ready() was false right after"
+            );
+            let result = result.try_unwrap().expect("the waiters are done with the result");
+            assert_matches!(result.get(), Ok(r) if r == round, "get() of round {round}'s job");
+        }
+        close_and_join(&pool);
+    }
+}
+
+hidden_test! {
+    /// Pool::new(0) is Err(ZeroWorkers), new(n) has n workers; join before close is
+    /// Err(StillRunning) at once, and the pool still works afterwards.
+    fn zero_workers_and_an_early_join_are_refused() {
+        assert_matches!(
+            Pool::new(0),
+            Err(PoolError::ZeroWorkers),
+            "Pool::new(0) must be Err(ZeroWorkers): a pool without workers would accept jobs \
+             and never run them"
+        );
+        for n in 1..=3 {
+            assert!(pool(n).workers() == n, "Pool::new({n}).workers() must be {n}");
+        }
+        let early = within(Duration::from_secs(20), || {
+            let pool = pool(2);
+            let early = pool.join();
+            let caller = thread::current().id();
+            let later = pool
+                .apply_async(move || thread::current().id() != caller, |_: &bool| {})
+                .map(|r| r.get());
+            pool.close();
+            let _ = pool.join();
+            (early, later)
+        });
+        let Some((early, later)) = early else {
+            panic!(
+                "join() on an open pool (or a job after it) had not returned 20 s later: join \
+                 before close() returns Err(StillRunning) at once, since the workers of an \
+                 open pool never exit"
+            );
+        };
+        assert_matches!(
+            early,
+            Err(PoolError::StillRunning),
+            "join() before close() must return Err(StillRunning) at once"
+        );
+        assert_matches!(
+            later,
+            Ok(Ok(true)),
+            "apply_async after a refused join(): the pool still runs jobs, on a worker"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Hidden loom suite of kata `blocking_queue`: every interleaving of producers and
-//! consumers around a queue of capacity 1, where every second call must wait.
+//! consumers around a small queue (capacity 1 or 2, or unbounded), where calls must wait,
+//! with two consumers or two producers side by side.
 //!
 //! The queues live in `std::sync::Arc`s. A thread that waits while nobody will ever wake
 //! it (a lost wake-up) makes loom report a "deadlock": every thread is then waiting.
@@ -16,9 +17,8 @@ use std::time::Duration;
 /// A blocking put without a timeout must succeed.
 fn put(q: &Queue<u32>, item: u32, who: &str) {
     let got = q.put(item, true, None);
-    assert_eq!(
-        got,
-        Ok(()),
+    assert!(
+        got.is_ok(),
         "{who}: put({item:?}, true, None) on a queue of maxsize {} returned {got:?}: a \
          blocking put without a timeout waits until there is room, then puts the item",
         q.maxsize()
@@ -135,6 +135,52 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// An unbounded queue, two consumers waiting; the producer puts twice in a row: the
+    /// second put lands on a queue that is not empty any more (the first consumer has not
+    /// taken its item yet), and must still wake the second consumer.
+    fn two_puts_in_a_row_wake_both_waiting_consumers() {
+        model(3, || {
+            let q = Arc::new(Queue::new(0));
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || get(&q, "a consumer"))
+                })
+                .collect();
+            put(&q, 1, "the producer");
+            put(&q, 2, "the producer");
+            let got = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+            assert_each_once(got, &[1, 2], "one producer, two consumers, unbounded");
+        });
+    }
+}
+
+hidden_test! {
+    /// Capacity 2, full, two producers waiting; the consumer gets twice in a row: the
+    /// second get takes from a queue that is not full any more (the first producer has not
+    /// put its item yet), and must still wake the second producer.
+    fn two_gets_in_a_row_wake_both_waiting_producers() {
+        model(3, || {
+            let q = Arc::new(Queue::new(2));
+            put(&q, 10, "the main thread, before the producers started");
+            put(&q, 11, "the main thread, before the producers started");
+            let producers: Vec<_> = [1u32, 2]
+                .into_iter()
+                .map(|item| {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || put(&q, item, "a producer"))
+                })
+                .collect();
+            let got = (0..4).map(|_| get(&q, "the consumer")).collect();
+            for p in producers {
+                p.join().unwrap();
+            }
+            assert_each_once(got, &[1, 2, 10, 11], "two producers, one consumer, maxsize 2");
+        });
+    }
+}
+
+hidden_test! {
     /// Timed calls (with timeouts far longer than the test) wait like blocking ones: a
     /// put to a full queue and a get of an empty one are woken by the other thread.
     fn timed_put_and_get_are_woken() {
@@ -151,18 +197,17 @@ hidden_test! {
             };
             let got: Vec<Result<u32, Empty>> = (0..2).map(|_| q.get(true, hour)).collect();
             let put = producer.join().unwrap();
-            assert_eq!(
-                put,
-                [Ok(()), Ok(())],
+            assert!(
+                put.iter().all(|p| p.is_ok()),
                 "put(i, true, Some(1 hour)) for i = 1, 2 into a queue of maxsize 1 returned \
                  {put:?}; the consumer took both items long before the hour was up, so both \
                  puts must succeed"
             );
-            assert_eq!(
-                got,
-                [Ok(1), Ok(2)],
-                "get(true, Some(1 hour)) twice, while a producer put 1 and 2: a timed get \
-                 waits for an item (or gives up only once the timeout has run out)"
+            assert!(
+                matches!(got[..], [Ok(1), Ok(2)]),
+                "get(true, Some(1 hour)) twice, while a producer put 1 and 2, returned \
+                 {got:?}: a timed get waits for an item (or gives up only once the timeout \
+                 has run out)"
             );
         });
     }
@@ -182,16 +227,16 @@ hidden_test! {
             let from_lifo = lifo.get(true, None);
             let from_prio = prio.get(true, None);
             let (put_lifo, put_prio) = producer.join().unwrap();
-            assert_eq!(
-                (put_lifo, put_prio),
-                (Ok(()), Ok(())),
-                "put(item, true, None) into an empty LifoQueue / PriorityQueue of maxsize 1"
+            assert!(
+                put_lifo.is_ok() && put_prio.is_ok(),
+                "put(item, true, None) into an empty LifoQueue / PriorityQueue of maxsize 1 \
+                 returned {put_lifo:?} / {put_prio:?}"
             );
-            assert_eq!(
-                (from_lifo, from_prio),
-                (Ok(7), Ok(9)),
+            assert!(
+                matches!((from_lifo, from_prio), (Ok(7), Ok(9))),
                 "get(true, None) on an empty LifoQueue and then on an empty PriorityQueue, \
-                 while another thread put 7 and 9 into them: each get must wait for its item"
+                 while another thread put 7 and 9 into them, returned {from_lifo:?} and \
+                 {from_prio:?}: each get must wait for its item"
             );
         });
     }

@@ -5,14 +5,16 @@
 //! After every call, its result and `qsize()`, `empty()` and `full()` must be the model's.
 //! A blocking call is made only when the model says it will not have to wait (otherwise
 //! the non-blocking form is called instead), so a correct queue never waits here.
-//! Proptest runs with a fixed seed and no persistence, so every run sees the same cases;
-//! a failure is shrunk to a shortest sequence of calls, which the message lists.
+//! Proptest runs through the test kit's runner (`kata_testkit::prop`): a fixed seed and no
+//! persistence, so every run sees the same cases; a failure is shrunk to a shortest
+//! sequence of calls, which the message lists. Results are compared by pattern, never
+//! through the kata's own `PartialEq` or `Debug`.
 
 use blocking_queue::{BlockingQueue, Empty, Full, LifoQueue, PriorityQueue, Queue, Store};
 use kata_harness::hidden_test;
+use kata_testkit::prop::{self, TestCaseError};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
@@ -20,21 +22,30 @@ use std::time::Duration;
 /// The seed of every property; fixed, so that every run tries the same cases.
 const SEED: [u8; 32] = *b"blocking_queue kata: fixed seed!";
 
-/// Runs `property` on `cases` values of `strategy`; panics with the smallest failure.
+/// Runs `property` on `cases` values of `strategy` with the suite's fixed seed (the test
+/// kit's runner: no persistence, nothing read from the environment); panics with the
+/// smallest failure.
 fn check<S>(cases: u32, strategy: S, property: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S: Strategy,
 {
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &SEED);
-    match TestRunner::new_with_rng(config, rng).run(&strategy, property) {
-        Ok(()) => {}
-        Err(TestError::Fail(why, _)) => panic!("{why}"),
-        Err(TestError::Abort(why)) => panic!("the property could not run: {why}"),
+    prop::check(&SEED, cases, strategy, property);
+}
+
+/// What a put returned, in words that do not depend on the kata's own `Debug`: the
+/// outcome is read by pattern, and the item given back is a plain `u8`.
+fn put_text(got: Result<(), Full<u8>>) -> String {
+    match got {
+        Ok(()) => "Ok(())".to_string(),
+        Err(Full(item)) => format!("Err(Full({item}))"),
+    }
+}
+
+/// What a get returned, likewise.
+fn get_text(got: Result<u8, Empty>) -> String {
+    match got {
+        Ok(item) => format!("Ok({item})"),
+        Err(Empty) => "Err(Empty)".to_string(),
     }
 }
 
@@ -137,16 +148,7 @@ impl Model for PriorityModel {
 
 /// Runs one call into the kata: a panic in it fails the case with the calls so far.
 fn call<T>(what: &str, log: &str, f: impl FnOnce() -> T) -> Result<T, TestCaseError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        TestCaseError::fail(format!(
-            "{what} panicked: {why}. The calls before it:\n{log}"
-        ))
-    })
+    prop::catch(what, &format!("The calls before it:\n{log}"), f)
 }
 
 /// Plays `calls` on a fresh queue of `maxsize` and on the model; fails at the first
@@ -184,13 +186,13 @@ where
                         (what, got)
                     }
                 };
-                let want: Result<(), Full<u8>> = if model_full(&model) {
-                    Err(Full(item))
+                let want = if model_full(&model) {
+                    format!("Err(Full({item}))")
                 } else {
                     model.push(item);
-                    Ok(())
+                    "Ok(())".to_string()
                 };
-                (what, format!("{got:?}"), format!("{want:?}"))
+                (what, put_text(got), want)
             }
             Call::GetNowait | Call::GetNoBlock(_) | Call::GetBlocking(_) => {
                 let (what, got) = match c {
@@ -210,8 +212,8 @@ where
                         (what, got)
                     }
                 };
-                let want: Result<u8, Empty> = model.pop().ok_or(Empty);
-                (what, format!("{got:?}"), format!("{want:?}"))
+                let want = get_text(model.pop().ok_or(Empty));
+                (what, get_text(got), want)
             }
         };
         if got != want {

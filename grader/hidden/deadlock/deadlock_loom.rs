@@ -91,6 +91,64 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// An audit while one thread makes two transfers of 5 from account 0 to account 2
+    /// (balances [10, 0, 0]): the audit sees 10, whichever moment it catches. Two sums
+    /// taken one account at a time can both be wrong by the same amount, and agree.
+    fn audit_during_two_transfers_sees_the_whole_total() {
+        model(3, || {
+            let bank = leaked_bank(&[10, 0, 0]);
+            let t = thread::spawn(move || (bank.transfer(0, 2, 5), bank.transfer(0, 2, 5)));
+            let audit = bank.total();
+            let (first, second) = t.join().unwrap();
+            assert!(
+                matches!((first, second), (Ok(()), Ok(()))),
+                "two transfers of 5 from account 0 (balance 10) to account 2 returned \
+                 {first:?} and {second:?}: both must succeed"
+            );
+            assert_eq!(
+                audit, 10,
+                "total() ran while one thread moved 5, then 5 more, from account 0 to \
+                 account 2 (balances [10, 0, 0]), and returned {audit}, not 10: the audit \
+                 saw money in flight. Summing one account at a time, even twice until two \
+                 sums agree, can read account 0 before a transfer and account 2 after it \
+                 every time. Hold every account still while you add up"
+            );
+            let got = balances(bank, 3);
+            assert_eq!(
+                got,
+                [Some(0), Some(0), Some(10)],
+                "balances after two transfers of 5 from account 0 to account 2, from [10, 0, 0]"
+            );
+        });
+    }
+}
+
+hidden_test! {
+    /// Two audits side by side while a transfer runs (balances [10, 10], 5 moving from
+    /// account 0 to account 1): both see 20, and nobody deadlocks.
+    fn two_audits_during_a_transfer_both_see_the_whole_total() {
+        model(2, || {
+            let bank = leaked_bank(&[10, 10]);
+            let mover = thread::spawn(move || bank.transfer(0, 1, 5));
+            let auditor = thread::spawn(move || bank.total());
+            let here = bank.total();
+            let there = auditor.join().unwrap();
+            let moved = mover.join().unwrap();
+            assert!(
+                matches!(moved, Ok(())),
+                "transfer(0, 1, 5) from a balance of 10 returned {moved:?}"
+            );
+            assert!(
+                here == 20 && there == 20,
+                "two threads called total() at once while transfer(0, 1, 5) ran on balances \
+                 [10, 10], and the audits returned {here} and {there}: each must be 20, the \
+                 total at one instant, however many audits run together"
+            );
+        });
+    }
+}
+
+hidden_test! {
     /// Two transfers each want the whole balance of account 0: exactly one may have it.
     /// An audit runs alongside.
     fn one_balance_is_never_spent_twice() {
@@ -140,9 +198,8 @@ hidden_test! {
             let bank = leaked_bank(&[10, 10]);
             let t = thread::spawn(move || bank.transfer(1, 0, 4));
             let same = bank.transfer(0, 0, 1);
-            assert_eq!(
-                same,
-                Err(TransferError::SameAccount),
+            assert!(
+                matches!(same, Err(TransferError::SameAccount)),
                 "transfer(0, 0, 1) returned {same:?}: a transfer to the same account must \
                  be refused with SameAccount"
             );

@@ -35,13 +35,25 @@ impl Lcg {
 }
 
 /// Joins a thread, turning its panic into a message that says which thread it was.
-fn join<T>(handle: std::thread::JoinHandle<T>, what: &str) -> T {
+fn join<T>(handle: kata_sync::thread::JoinHandle<T>, what: &str) -> T {
     handle.join().unwrap_or_else(|_| {
         panic!(
             "{what} panicked (its message is above); an arithmetic overflow inside transfer \
              means a balance went below zero"
         )
     })
+}
+
+/// Whether `got` is the refusal `want`, by pattern: the verdict never rests on the kata's
+/// own `PartialEq`.
+fn is_refused_with(got: Result<(), TransferError>, want: TransferError) -> bool {
+    use TransferError::*;
+    matches!(
+        (got, want),
+        (Err(NoSuchAccount), NoSuchAccount)
+            | (Err(SameAccount), SameAccount)
+            | (Err(InsufficientFunds), InsufficientFunds)
+    )
 }
 
 fn all_balances(bank: &Bank, accounts: usize) -> Vec<Option<u64>> {
@@ -61,7 +73,7 @@ hidden_test! {
         let workers: Vec<_> = (0..THREADS)
             .map(|seed| {
                 let (bank, start) = (Arc::clone(&bank), Arc::clone(&start));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(seed);
                     // What the successful transfers did to each account, as seen by this thread.
                     let mut net = [0i128; ACCOUNTS];
@@ -69,10 +81,10 @@ hidden_test! {
                     // More than the whole bank holds: refused on any interleaving.
                     let (from, to) = rng.pair(ACCOUNTS);
                     let first = bank.transfer(from, to, 1_000);
-                    assert_eq!(
-                        first,
-                        Err(TransferError::InsufficientFunds),
-                        "transfer({from}, {to}, 1000) in a bank holding 300 in all"
+                    assert!(
+                        matches!(first, Err(TransferError::InsufficientFunds)),
+                        "transfer({from}, {to}, 1000) in a bank holding 300 in all returned \
+                         {first:?}: it must be Err(InsufficientFunds)"
                     );
                     for _ in 0..TRANSFERS {
                         let (from, to) = rng.pair(ACCOUNTS);
@@ -141,7 +153,7 @@ hidden_test! {
             .map(|seed| {
                 let (bank, start, auditors_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&auditors_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(100 + seed);
                     start.wait();
                     // The movers outlast the auditors: every audit runs while money moves.
@@ -164,7 +176,7 @@ hidden_test! {
             .map(|_| {
                 let (bank, start, auditors_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&auditors_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     start.wait();
                     let (mut wrong, mut example) = (0u64, None);
                     for _ in 0..AUDITS {
@@ -225,7 +237,7 @@ hidden_test! {
             .map(|seed| {
                 let (bank, start, refusals_done) =
                     (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&refusals_done));
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut rng = Lcg::new(200 + seed);
                     start.wait();
                     let (mut transfers, mut net) = (0u64, 0i128);
@@ -246,7 +258,9 @@ hidden_test! {
             })
             .collect();
         use TransferError::*;
-        let refused: [(usize, usize, u64, TransferError); 10] = [
+        // Each error on its own, then two faults at once: the first in the promised order
+        // (NoSuchAccount, SameAccount, InsufficientFunds) wins, whatever the amount.
+        let refused: [(usize, usize, u64, TransferError); 17] = [
             (2, 2, 1, SameAccount),
             (3, 3, 0, SameAccount),
             (0, 0, 1, SameAccount),
@@ -257,16 +271,25 @@ hidden_test! {
             (2, 3, 501, InsufficientFunds),
             (3, 2, 701, InsufficientFunds),
             (3, 2, 1_000_000, InsufficientFunds),
+            (4, 4, 1, NoSuchAccount),
+            (usize::MAX, usize::MAX, 1, NoSuchAccount),
+            (2, 9, 0, NoSuchAccount),
+            (9, 3, 0, NoSuchAccount),
+            (2, 7, 501, NoSuchAccount),
+            (2, 2, 501, SameAccount),
+            (3, 3, u64::MAX, SameAccount),
         ];
         start.wait();
         for round in 0..20_000 {
             for &(from, to, amount, error) in &refused {
                 let got = bank.transfer(from, to, amount);
-                assert_eq!(
-                    got,
-                    Err(error),
+                assert!(
+                    is_refused_with(got, error),
                     "round {round}: transfer({from}, {to}, {amount}) on a bank of 4 \
-                     accounts, where account 2 holds 500 and account 3 holds 700"
+                     accounts, where account 2 holds 500 and account 3 holds 700, returned \
+                     {got:?}, but it must be Err({error:?}). The checks come in this order: \
+                     NoSuchAccount, SameAccount, InsufficientFunds; the first that fails is \
+                     the answer, whatever the amount (even 0)"
                 );
                 let (two, three) = (bank.balance(2), bank.balance(3));
                 assert_eq!(
@@ -291,5 +314,90 @@ hidden_test! {
             "balances of accounts 0 to 4 after transfers between accounts 0 and 1 that all \
              returned Ok, and only refused transfers elsewhere"
         );
+    }
+}
+
+hidden_test! {
+    /// 2 threads move money between accounts 0 and 1, in both directions, for as long as 2
+    /// readers call balance(0) and balance(1), 1 000 000 times each: an account that exists
+    /// always has a balance (never None, which means "no such account"), and no balance is
+    /// ever more than the two accounts hold together.
+    fn balance_of_an_existing_account_is_always_there() {
+        const READS: u64 = 1_000_000;
+        const MIN_TRANSFERS: u64 = 200_000;
+        let bank = Arc::new(Bank::new(&[RICH, RICH]));
+        let readers_done = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(4));
+        let movers: Vec<_> = (0..2u64)
+            .map(|seed| {
+                let (bank, start, readers_done) =
+                    (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&readers_done));
+                kata_sync::thread::spawn(move || {
+                    let mut rng = Lcg::new(300 + seed);
+                    start.wait();
+                    let mut transfers = 0u64;
+                    while transfers < MIN_TRANSFERS || readers_done.load(Ordering::SeqCst) < 2 {
+                        let (from, to) = rng.pair(2);
+                        let amount = 1 + rng.below(1_000);
+                        let got = bank.transfer(from, to, amount);
+                        assert!(
+                            matches!(got, Ok(())),
+                            "transfer({from}, {to}, {amount}) from a balance near {RICH} \
+                             returned {got:?}"
+                        );
+                        transfers += 1;
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..2u64)
+            .map(|_| {
+                let (bank, start, readers_done) =
+                    (Arc::clone(&bank), Arc::clone(&start), Arc::clone(&readers_done));
+                kata_sync::thread::spawn(move || {
+                    start.wait();
+                    let (mut missing, mut too_much) = (0u64, None);
+                    for i in 0..READS {
+                        let account = (i % 2) as usize;
+                        match bank.balance(account) {
+                            None => missing += 1,
+                            Some(b) if b > 2 * RICH => {
+                                too_much.get_or_insert((account, b));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    readers_done.fetch_add(1, Ordering::SeqCst);
+                    (missing, too_much)
+                })
+            })
+            .collect();
+        let reports: Vec<_> = readers
+            .into_iter()
+            .enumerate()
+            .map(|(i, reader)| join(reader, &format!("reader thread {i}")))
+            .collect();
+        for (i, mover) in movers.into_iter().enumerate() {
+            join(mover, &format!("transfer thread {i}"));
+        }
+        for (i, (missing, too_much)) in reports.into_iter().enumerate() {
+            assert_eq!(
+                missing,
+                0,
+                "reader {i} called balance(0) and balance(1) {READS} times in all while \
+                 transfers between the two accounts ran, and {missing} calls returned None: \
+                 None means \"no such account\", never \"busy right now\". Wait for the \
+                 account's lock (lock(), not try_lock())"
+            );
+            if let Some((account, b)) = too_much {
+                panic!(
+                    "reader {i}: balance({account}) returned {b}, more than accounts 0 and 1 \
+                     hold together ({})",
+                    2 * RICH
+                );
+            }
+        }
+        let total = bank.total();
+        assert_eq!(total, 2 * RICH, "total() after transfers that all returned Ok");
     }
 }

@@ -1,127 +1,44 @@
 //! Hidden proc suite of kata `fork_basics`: real forks, checked from outside the kata.
 //!
-//! The grader runs each test in a process of its own.
+//! The grader runs each test in a process of its own. Every call goes through
+//! `kata_testkit::proc::call` (or `guarded`), which proves the child real (its pid lies
+//! between those of two probe children forked just before and after), catches a child that
+//! comes back out of the kata into the test (it is sent away at once, before it can run any
+//! of the test), and waits until every child has ended, without collecting it, so that a
+//! child the kata did not reap is a zombie when the test looks.
 //!
-//! Every call goes through [`call`], which
-//! - proves the child was real: pids are handed out in increasing order (until they wrap
-//!   around at pid_max), so a child forked during the call has a pid between those of two
-//!   probe children the test forks just before and just after it;
-//! - catches a child that comes back out of the kata into the test: such a child finds
-//!   that `getpid()` changed, writes its pid into a pipe and leaves with `_exit` at once,
-//!   so it never runs the rest of the test (nor the harness's proof of a pass). The
-//!   parent reads that pipe to its end, which comes only once every copy of its write end,
-//!   the kata child's included, is closed: the verdict does not depend on timing;
-//! - then waits until the child has ended (without collecting it), so that a child the kata
-//!   did not reap is a zombie by the time the test checks it or ends.
+//! Error paths are made to happen, not waited for: `kata_testkit::fault` stops the kata's
+//! child in a chosen system call (its report's write, its `_exit`, its `getppid`, a wait on
+//! a lock) and kills it there or looks around; a fork is refused with EAGAIN as at the
+//! process limit. The caller's world is made busy with `kata_testkit::busy`: children and
+//! zombies of its own, another thread holding stdout's lock, output pending in its buffers.
 
 use fork_basics::{fork_and_report, fork_with_exit_code, ForkError, Forked};
 use kata_harness::hidden_test;
+use kata_testkit::proc::{self, Call, STRAY_STATUS};
+use kata_testkit::{busy, fault};
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe, ForkResult, Pid};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::{pipe, Pid};
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Once;
 
-/// Exit status of a child that came back into the test and was sent away.
-const STRAY_STATUS: i32 = 86;
+use proc::my_pid;
 
-fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
-}
-
-fn my_parent() -> i32 {
-    // SAFETY: getppid has no preconditions.
-    unsafe { libc::getppid() }
-}
-
-/// Every test starts here: children must be reaped by hand, not by an inherited
-/// `SIGCHLD = SIG_IGN` (which would make the kernel reap them and waitpid fail).
-fn setup() {
-    // SAFETY: restoring the default action of SIGCHLD installs no handler.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-}
-
-/// Writes all of `bytes` to `fd` with write(2) only: safe in a forked child.
-fn raw_write(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is valid for `bytes.len()` bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return;
-        }
-    }
-}
-
-/// Blocks until `child` has ended and collects it.
-fn reap(child: Pid) -> Result<WaitStatus, Errno> {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => continue,
-            other => return other,
-        }
-    }
-}
-
-/// Forks a child that exits at once with `code`, and returns its pid; not reaped.
-fn fork_exiting(code: i32) -> Pid {
-    // SAFETY: the child calls only _exit.
-    match unsafe { fork() }.expect("the test could not fork a process of its own") {
-        ForkResult::Child => unsafe { libc::_exit(code) },
-        ForkResult::Parent { child } => child,
-    }
-}
-
-/// Forks a child that exits at once, reaps it, and returns its pid.
-fn probe_pid() -> i32 {
-    let child = fork_exiting(0);
-    let _ = reap(child);
-    child.as_raw()
-}
-
-/// Whether `pid` was handed out after `before` and before `after`.
-fn forked_between(before: i32, pid: i32, after: i32) -> bool {
-    if before < after {
-        before < pid && pid < after
-    } else {
-        // The pids wrapped around pid_max in between.
-        pid > before || (pid > 0 && pid < after)
-    }
-}
-
-/// Reads `fd` to its end.
-fn read_to_end(fd: OwnedFd) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .read_to_end(&mut bytes)
-        .expect("the test could not read its own pipe");
-    bytes
-}
-
-/// One guarded call of the kata.
-struct Call {
+/// A guarded call, with the text that names it.
+struct Guarded {
     text: String,
-    result: Result<Forked, ForkError>,
-    /// The pid of a child that came back out of the kata into the test.
-    stray: Option<i32>,
-    /// Pids of the probes forked just before and just after the call.
-    before: i32,
-    after: i32,
+    call: Call<Result<Forked, ForkError>>,
 }
 
-impl Call {
+impl Guarded {
     /// The result, after checking that `child_pid` names a child forked during the call.
     fn real(&self) -> Forked {
         let call = &self.text;
-        let forked = match self.result {
+        let forked = match self.call.value {
             Ok(forked) => forked,
             Err(e) => panic!("{call} returned the error {e:?} (\"{e}\")"),
         };
@@ -138,117 +55,46 @@ impl Call {
              child's pid, the one fork() gave the parent"
         );
         assert!(
-            forked_between(self.before, pid, self.after),
+            self.call.forked(pid),
             "{call} returned child_pid {pid}, but no process with that pid was forked \
              during the call (the pids handed out just before and just after it were {} \
              and {}): return the pid that fork() gave the parent",
-            self.before,
-            self.after
+            self.call.before,
+            self.call.after
         );
         forked
     }
 }
 
-/// Calls the kata (`f`, described by `text`), catching a child that returns from it (see
-/// the module's doc).
-fn call(text: &str, f: impl FnOnce() -> Result<Forked, ForkError>) -> Call {
-    let me = my_pid();
-    let before = probe_pid();
-    let (marker_read, marker_write) = pipe().expect("the test could not create a pipe");
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    if my_pid() != me {
-        // A child came back into the test. Tell the parent who, and leave at once:
-        // nothing of the test or of the harness may run here.
-        raw_write(marker_write.as_raw_fd(), &my_pid().to_ne_bytes());
-        // SAFETY: ends this stray process at once.
-        unsafe { libc::_exit(STRAY_STATUS) };
-    }
-    drop(marker_write);
-    let marker = read_to_end(marker_read);
-    settle_children();
-    let stray = marker
-        .get(..4)
-        .map(|pid| i32::from_ne_bytes(pid.try_into().unwrap()));
-    let after = probe_pid();
-    let result = match result {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
-    Call {
-        text: text.to_string(),
-        result,
-        stray,
-        before,
-        after,
+fn report() -> Guarded {
+    Guarded {
+        text: "fork_and_report()".to_string(),
+        call: proc::call(fork_and_report),
     }
 }
 
-fn report() -> Call {
-    call("fork_and_report()", fork_and_report)
-}
-
-fn with_code(code: u8) -> Call {
-    call(&format!("fork_with_exit_code({code})"), || {
-        fork_with_exit_code(code)
-    })
-}
-
-/// State and parent of `pid` from /proc, if such a process exists.
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Waits until every child of this process that is still running has ended, without
-/// collecting it. A child the kata left unreaped is then a zombie, not a process on its way
-/// out when the test ends (which the grader would count as left running). The marker pipe
-/// has already shown that every kata process closed its descriptors: they are exiting.
-fn settle_children() {
-    let me = my_pid();
-    let running: Vec<i32> = std::fs::read_dir("/proc")
-        .expect("the test could not list /proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&pid| matches!(proc_state(pid), Some((state, ppid)) if ppid == me && state != 'Z'))
-        .collect();
-    for pid in running {
-        loop {
-            match waitid(
-                Id::Pid(Pid::from_raw(pid)),
-                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-            ) {
-                Err(Errno::EINTR) => continue,
-                _ => break,
-            }
-        }
+fn with_code(code: u8) -> Guarded {
+    Guarded {
+        text: format!("fork_with_exit_code({code})"),
+        call: proc::call(|| fork_with_exit_code(code)),
     }
 }
 
-/// Open descriptors of this process, with what each one is.
-fn open_fds() -> Vec<(i32, String)> {
-    let mut fds: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
-        .expect("the test could not list /proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            Some((fd, target))
-        })
-        .collect();
-    fds.sort();
-    fds
+/// Describes a kata's result for a message.
+fn shown(result: &Result<Forked, ForkError>) -> String {
+    match result {
+        Ok(f) => format!(
+            "Ok(Forked {{ child_pid: {}, child: Report {{ pid: {}, ppid: {} }}, exit_status: {} }})",
+            f.child_pid, f.child.pid, f.child.ppid, f.exit_status
+        ),
+        Err(e) => format!("Err({e:?})"),
+    }
 }
 
 hidden_test! {
     /// child_pid is that of a real child, forked during the call; a new one every call.
     fn child_is_a_real_forked_process() {
-        setup();
+        proc::setup();
         let me = my_pid();
         let mut pids = Vec::new();
         for call in [report(), with_code(5), report()] {
@@ -269,7 +115,7 @@ hidden_test! {
 hidden_test! {
     /// The child's own getpid() is the pid fork() gave the parent.
     fn child_reports_its_own_pid() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for call in [report(), with_code(9)] {
             let forked = call.real();
@@ -298,11 +144,11 @@ hidden_test! {
 hidden_test! {
     /// The child's getppid() is the caller's pid, and so is parent_pid.
     fn child_reports_the_caller_as_its_parent() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for call in [report(), with_code(4)] {
             let forked = call.real();
-            let why = if forked.child.ppid == my_parent() {
+            let why = if forked.child.ppid == proc::my_parent() {
                 ": that is the caller's own parent. Was getppid() called before fork(), or \
                  in the parent? The child must call getppid() itself, after the fork"
             } else if forked.child.ppid == forked.child_pid {
@@ -337,14 +183,14 @@ hidden_test! {
 hidden_test! {
     /// After the call the child is gone: reaped by the parent, not left a zombie.
     fn child_is_reaped() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for call in [report(), with_code(7)] {
             let pid = call.real().child_pid;
-            let state = proc_state(pid);
+            let state = proc::proc_state(pid);
             let status = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
             if status.is_ok() {
-                let _ = reap(Pid::from_raw(pid));
+                let _ = proc::reap(pid);
             }
             let seen = match state {
                 Some((state, ppid)) if ppid == me => {
@@ -360,7 +206,7 @@ hidden_test! {
                  waitpid() its child before returning, or the child stays a zombie",
                 call.text
             );
-            if let Some((state, ppid)) = proc_state(pid) {
+            if let Some((state, ppid)) = proc::proc_state(pid) {
                 assert!(
                     ppid != me,
                     "after {} returned, /proc/{pid} still shows a child of this process, in \
@@ -373,35 +219,29 @@ hidden_test! {
 }
 
 hidden_test! {
-    /// The caller has a child of its own, already ended: the kata reaps its own child only,
-    /// with waitpid(child_pid), and leaves the caller's child for the caller.
+    /// The caller has children of its own: two that have ended and wait to be collected,
+    /// one still running. The kata reaps its own child only, with waitpid(child_pid), and
+    /// leaves the caller's for the caller.
     fn only_its_own_child_is_reaped() {
-        setup();
+        proc::setup();
         for code in [0u8, 3] {
-            // The caller's own child, ended and waiting to be collected (WNOWAIT: the test
-            // waits until it is a zombie without collecting it).
-            let mine = fork_exiting(21);
-            let ended = waitid(Id::Pid(mine), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
-            assert!(
-                matches!(ended, Ok(WaitStatus::Exited(_, 21))),
-                "the test's own child did not end as expected: {ended:?}"
-            );
+            let own = busy::OwnChildren::new(&[21, 22], 1);
             let call = with_code(code);
-            let theirs = call.result.map(|forked| forked.child_pid).unwrap_or(0);
-            let status = waitpid(mine, Some(WaitPidFlag::WNOHANG));
-            if theirs > 0 {
-                let _ = waitpid(Pid::from_raw(theirs), Some(WaitPidFlag::WNOHANG));
+            let theirs = call.call.value.map(|forked| forked.child_pid).unwrap_or(0);
+            if theirs > 0 && proc::still_ours(theirs) {
+                let _ = proc::reap(theirs);
             }
+            own.check(&call.text);
+            let forked = call.real();
             assert_eq!(
-                status,
-                Ok(WaitStatus::Exited(mine, 21)),
-                "the caller had a child of its own (pid {mine}), ended and not yet \
-                 collected. After {}, waitpid({mine}) gave {status:?}: the kata collected \
-                 the caller's child instead of (or besides) its own. wait() and \
-                 waitpid(-1) take any child; wait for exactly the pid fork() returned",
-                call.text
+                forked.exit_status,
+                i32::from(code),
+                "with children of its own waiting to be collected (exit codes 21 and 22), \
+                 the caller called {}: exit_status is {}, not {code}. Was it the status of \
+                 another child? waitpid(child_pid) collects exactly the child that was forked",
+                call.text,
+                forked.exit_status
             );
-            call.real();
         }
     }
 }
@@ -409,11 +249,11 @@ hidden_test! {
 hidden_test! {
     /// The code the child passes to _exit comes back as exit_status.
     fn exit_status_is_forwarded() {
-        setup();
+        proc::setup();
         for code in [0u8, 1, 42, 255] {
             let call = with_code(code);
             let forked = call.real();
-            let why = if call.stray.is_some() && forked.exit_status == STRAY_STATUS {
+            let why = if call.call.stray().is_some() && forked.exit_status == STRAY_STATUS {
                 ": the child never reached its _exit: it returned into the caller, and the \
                  test ended it (with status 86)"
             } else if forked.exit_status == i32::from(code) << 8 {
@@ -435,17 +275,259 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// A child killed by signal N after it reported: exit_status is 128 + N, as a shell
+    /// shows it (SIGKILL, 9: 137).
+    fn a_child_killed_by_a_signal_gives_128_plus_its_number() {
+        proc::setup();
+        for code in [0u8, 4] {
+            // The child is killed (SIGKILL) when it calls _exit, after its report.
+            let ((result, strays), killed) =
+                fault::kill_children_at(libc::SYS_exit_group, || {
+                    proc::guarded(|| fork_with_exit_code(code))
+                });
+            assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+            assert!(
+                !killed.is_empty(),
+                "fork_with_exit_code({code}): the test meant to kill the child (SIGKILL) at its \
+                 _exit, but no child ever called _exit ({})",
+                shown(&result)
+            );
+            let status = match result {
+                Ok(forked) => forked.exit_status,
+                Err(e) => panic!(
+                    "the child of fork_with_exit_code({code}) reported, then was killed by \
+                     SIGKILL (signal 9) at its _exit: the call gave Err({e:?}) (\"{e}\"), \
+                     expected Ok with exit_status 137"
+                ),
+            };
+            let why = match status {
+                -9 => ": -9 is Python's convention (Process.exitcode, and kata 5's \
+                    exitcode()); exit_status here follows the shell's: 128 + the signal",
+                9 => ": that is the signal's number; exit_status is 128 + the signal",
+                c if c == i32::from(code) => ": that is the code the child meant to exit \
+                    with, but it never got there: a signal ended it",
+                0 => ": a child killed by a signal has no exit code; waitpid gives \
+                    WaitStatus::Signaled(_, signal, _), and exit_status is 128 + signal",
+                _ => "",
+            };
+            assert_eq!(
+                status,
+                128 + 9,
+                "the child of fork_with_exit_code({code}) was killed by SIGKILL (signal 9) \
+                 after its report: exit_status is {status}, expected 128 + 9 = 137{why}"
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// The child dies before it reports (killed at the write of its report): the call
+    /// returns Err(ShortRead { got }) with fewer than 8 bytes, at once, and never makes up
+    /// a report.
+    fn a_child_that_dies_before_reporting_gives_short_read() {
+        proc::setup();
+        for call in ["fork_and_report()", "fork_with_exit_code(6)"] {
+            let ((result, strays), killed) =
+                fault::kill_children_when(&[libc::SYS_write], fault::writes_to_a_pipe, || {
+                    proc::guarded(|| {
+                        if call == "fork_and_report()" {
+                            fork_and_report()
+                        } else {
+                            fork_with_exit_code(6)
+                        }
+                    })
+                });
+            assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+            assert!(
+                !killed.is_empty(),
+                "{call}: the test meant to kill the child at the write of its report, but no \
+                 child wrote into a pipe ({})",
+                shown(&result)
+            );
+            match result {
+                Err(ForkError::ShortRead { got }) if got < 8 => {}
+                Err(ForkError::ShortRead { got }) => panic!(
+                    "{call}: the child died before writing anything, yet the call returned \
+                     ShortRead {{ got: {got} }}: got is how many bytes of the report came"
+                ),
+                Ok(_) => panic!(
+                    "{call}: the child was killed before it wrote its report, yet the call \
+                     returned {}: a report made of nothing. When the pipe ends before 8 \
+                     bytes have come, that is Err(ForkError::ShortRead {{ got }}), not a \
+                     report",
+                    shown(&result)
+                ),
+                Err(e) => panic!(
+                    "{call}: the child was killed before it wrote its report (the pipe ends \
+                     with 0 bytes), and the call returned Err({e:?}): expected \
+                     Err(ForkError::ShortRead {{ got: 0 }})"
+                ),
+            }
+        }
+    }
+}
+
+hidden_test! {
+    /// The child dies before it reports: the call fails, and still reaps the dead child
+    /// (no zombie is left behind by the error path).
+    fn a_child_that_dies_before_reporting_is_still_reaped() {
+        proc::setup();
+        let me = my_pid();
+        for code in [0u8, 2] {
+            let ((result, _), killed) =
+                fault::kill_children_when(&[libc::SYS_write], fault::writes_to_a_pipe, || {
+                    proc::guarded(|| fork_with_exit_code(code))
+                });
+            assert!(
+                !killed.is_empty(),
+                "fork_with_exit_code({code}): the test meant to kill the child at the write \
+                 of its report, but no child wrote into a pipe ({})",
+                shown(&result)
+            );
+            let left = proc::children_of(me);
+            proc::kill_and_reap_children();
+            assert!(
+                left.is_empty(),
+                "the child of fork_with_exit_code({code}) died before its report, the call \
+                 returned {}, and the caller still has the child(ren) (pid, state) {left:?} \
+                 (Z: a zombie). Reap the child even when the read failed: waitpid first, \
+                 then return the error",
+                shown(&result)
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// While the child runs, the report pipe is close-on-exec in the caller: a program that
+    /// another thread of the caller starts meanwhile does not inherit it (pipe2 with
+    /// O_CLOEXEC).
+    fn the_pipe_is_close_on_exec_while_the_child_runs() {
+        proc::setup();
+        let me = my_pid();
+        let before = proc::open_fds();
+        let mut inherited: Vec<String> = Vec::new();
+        let mut looked = false;
+        let ((result, strays), _) = fault::supervised(
+            &[libc::SYS_write],
+            |n, _| {
+                if !n.from_caller && fault::writes_to_a_pipe(n) && !looked {
+                    // The child is stopped at its report: the parent holds the pipe now.
+                    looked = true;
+                    for (fd, target) in proc::open_fds() {
+                        if before.iter().any(|(b, _)| *b == fd) || !target.starts_with("pipe:") {
+                            continue;
+                        }
+                        let flags = proc::fd_flags(me, fd).unwrap_or(libc::O_CLOEXEC);
+                        if flags & libc::O_CLOEXEC == 0 {
+                            inherited.push(format!("{fd} -> {target}"));
+                        }
+                    }
+                }
+                fault::Reply::Continue
+            },
+            || proc::guarded(fork_and_report),
+        );
+        assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+        assert!(
+            looked,
+            "fork_and_report(): the test meant to look at the caller's descriptors while the \
+             child writes its report, but no child wrote into a pipe ({})",
+            shown(&result)
+        );
+        assert!(
+            inherited.is_empty(),
+            "while fork_and_report() ran, the caller held the pipe end(s) {inherited:?} \
+             without close-on-exec: a program another thread of the caller started meanwhile \
+             (Command::spawn) would inherit them and keep the pipe open. Create the pipe with \
+             pipe2(OFlag::O_CLOEXEC)"
+        );
+        result.expect("fork_and_report() failed");
+    }
+}
+
+hidden_test! {
+    /// fork() fails (EAGAIN, as at the process limit): the call returns
+    /// Err(ForkError::Fork(EAGAIN)), and leaves no descriptor open.
+    fn a_failed_fork_is_a_fork_error_and_leaves_nothing_open() {
+        proc::setup();
+        let before = proc::open_fds();
+        for _ in 0..3 {
+            let ((result, _), refused) = fault::forks_fail(|| proc::guarded(fork_and_report));
+            assert!(
+                refused > 0,
+                "the test refused every fork of fork_and_report(), but it never forked ({})",
+                shown(&result)
+            );
+            match result {
+                Err(ForkError::Fork(Errno::EAGAIN)) => {}
+                other => panic!(
+                    "fork() failed with EAGAIN (too many processes), and fork_and_report() \
+                     returned {}: expected Err(ForkError::Fork(EAGAIN)), the errno fork gave",
+                    shown(&other)
+                ),
+            }
+        }
+        let after = proc::open_fds();
+        let new = proc::new_fds(&before, &after);
+        assert!(
+            new.is_empty(),
+            "3 calls of fork_and_report() whose fork() failed left the descriptors {new:?} \
+             open: the pipe made before the fork must be closed on that error path too \
+             (hold its ends as OwnedFd, and they close themselves)"
+        );
+    }
+}
+
+hidden_test! {
+    /// Another thread of the caller holds stdout's and stderr's locks across the fork: the
+    /// child, which has only the forking thread, must not wait for them (it may call only
+    /// async-signal-safe functions: no println!, no panic message).
+    fn the_child_never_waits_for_a_lock_another_thread_holds() {
+        proc::setup();
+        let before = proc::probe_pid();
+        let held = busy::hold_stdio();
+        let ((result, strays), locked) = fault::kill_children_when(
+            &[libc::SYS_futex, libc::SYS_futex_waitv],
+            fault::waits_on_a_futex,
+            || proc::guarded(fork_and_report),
+        );
+        drop(held);
+        assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+        assert!(
+            locked.is_empty(),
+            "another thread of the caller held stdout's and stderr's locks while \
+             fork_and_report() forked, and the child (pid {:?}) went to wait for a lock: it \
+             would have waited for ever (the test killed it; the call gave {}). fork copies \
+             only the calling thread: a lock another thread held stays locked in the child. \
+             The child may call only async-signal-safe functions (getpid, getppid, write, \
+             _exit): no println!, no format!, no unwrap that could panic",
+            locked,
+            shown(&result)
+        );
+        let after = proc::probe_pid();
+        match result {
+            Ok(forked) if proc::forked_between(before, forked.child_pid, after) => {}
+            other => panic!(
+                "fork_and_report() returned {} while another thread held stdout's lock:                  expected Ok, with the child_pid of a child forked during the call",
+                shown(&other)
+            ),
+        }
+    }
+}
+
+hidden_test! {
     /// The kata returns once, in the parent: the child never comes back into the caller.
     fn child_never_returns_into_the_caller() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for call in [report(), with_code(2), report()] {
-            if let Some(stray) = call.stray {
+            if let Some(stray) = call.call.stray() {
                 panic!(
                     "{} returned twice: in the parent (pid {me}) and in the child (pid \
                      {stray}), which came back into the caller's code and would have run the \
                      rest of it as a second copy of the program. The child must end with \
-                     libc::_exit right after writing its report: never return",
+                     kata_sync::process::_exit right after writing its report: never return",
                     call.text
                 );
             }
@@ -464,16 +546,16 @@ static REGISTER: Once = Once::new();
 extern "C" fn report_exit_of_a_copy() {
     let fd = EXIT_MARK_FD.load(Ordering::SeqCst);
     if fd >= 0 && my_pid() != TEST_PID.load(Ordering::SeqCst) {
-        raw_write(fd, b"E");
+        proc::raw_write(fd, b"E");
     }
 }
 
 hidden_test! {
     /// The child ends with _exit: it runs none of the exit handlers of its copy of the
-    /// parent (which exit() and std::process::exit run, flushing the parent's stdio
-    /// buffers a second time).
+    /// parent, and does not write out the parent's pending output a second time (exit()
+    /// and std::process::exit do both).
     fn child_skips_the_parents_exit_handlers() {
-        setup();
+        proc::setup();
         TEST_PID.store(my_pid(), Ordering::SeqCst);
         REGISTER.call_once(|| {
             // SAFETY: the handler only reads atomics and calls getpid and write.
@@ -483,22 +565,36 @@ hidden_test! {
         for code in [None, Some(6)] {
             let (mark_read, mark_write) = pipe().expect("the test could not create a pipe");
             EXIT_MARK_FD.store(mark_write.as_raw_fd(), Ordering::SeqCst);
+            let pending = busy::PendingOutput::start("pending;");
             let call = match code {
                 None => report(),
                 Some(code) => with_code(code),
             };
+            let out = pending.finish();
             EXIT_MARK_FD.store(-1, Ordering::SeqCst);
             drop(mark_write);
-            let marks = read_to_end(mark_read);
+            let marks = proc::read_to_end(mark_read);
             call.real();
             assert!(
                 marks.is_empty(),
                 "the child of {} ran the atexit handlers of its copy of the parent: it \
                  ended with exit() or std::process::exit. Those run the parent's exit-time \
                  cleanup a second time (buffered output is printed twice, files flushed \
-                 twice); end the child with libc::_exit",
+                 twice); end the child with kata_sync::process::_exit",
                 call.text
             );
+            for text in ["rust:pending;", "c:pending;"] {
+                let n = out.matches(text).count();
+                assert_eq!(
+                    n,
+                    1,
+                    "the caller had {text:?} waiting in its stdout buffer when it called {}; \
+                     it came out {n} times (stdout: {out:?}). The child's copy of the buffer \
+                     must never be written out: end the child with _exit, which flushes \
+                     nothing",
+                    call.text
+                );
+            }
         }
     }
 }
@@ -506,8 +602,8 @@ hidden_test! {
 hidden_test! {
     /// Ten calls leave exactly the descriptors that were open before.
     fn no_descriptor_is_left_open() {
-        setup();
-        let before = open_fds();
+        proc::setup();
+        let before = proc::open_fds();
         for i in 0..10 {
             if i % 2 == 0 {
                 report().real();
@@ -515,12 +611,8 @@ hidden_test! {
                 with_code(1).real();
             }
         }
-        let after = open_fds();
-        let new: Vec<String> = after
-            .iter()
-            .filter(|fd| !before.contains(fd))
-            .map(|(fd, target)| format!("{fd} -> {target}"))
-            .collect();
+        let after = proc::open_fds();
+        let new = proc::new_fds(&before, &after);
         assert!(
             after.len() <= before.len(),
             "{} descriptors were open before 10 calls and {} after: {} left open by the \
@@ -537,7 +629,7 @@ hidden_test! {
     /// With no descriptor left, pipe() fails: the kata returns ForkError::Pipe(EMFILE),
     /// whose message names pipe.
     fn pipe_failure_is_reported_as_a_pipe_error() {
-        setup();
+        proc::setup();
         // The ForkError type is a std::error::Error, and each variant names its call.
         fn as_error(e: &ForkError) -> &dyn std::error::Error {
             e
@@ -584,8 +676,9 @@ hidden_test! {
             ),
             other => panic!(
                 "with every descriptor in use (RLIMIT_NOFILE reached), pipe() fails with \
-                 EMFILE, yet fork_with_exit_code(3) returned {other:?}: it must return \
-                 Err(ForkError::Pipe(EMFILE)) from the failing pipe() call"
+                 EMFILE, yet fork_with_exit_code(3) returned {}: it must return \
+                 Err(ForkError::Pipe(EMFILE)) from the failing pipe() call",
+                shown(&other)
             ),
         }
     }

@@ -3,109 +3,39 @@
 //! The grader runs each test in a process of its own; each test also stands alone (it
 //! measures COUNTER relative to its value before the call).
 //!
-//! Every call goes through [`call`], which
-//! - proves the child was real: pids are handed out in increasing order (until they wrap
-//!   around at pid_max), so a child forked during the call has a pid between those of two
-//!   probe children the test forks just before and just after it;
-//! - catches a child that comes back out of `fork_and_add` into the test: such a child
-//!   finds that `getpid()` changed, writes its pid into a pipe and leaves with `_exit` at
-//!   once, so it never runs the rest of the test (nor the harness's proof of a pass). The
-//!   parent reads that pipe to its end, which comes only once every copy of its write end,
-//!   the kata child's included, is closed: the verdict does not depend on timing.
+//! Every call goes through `kata_testkit::proc::call` (or `guarded`), which proves the
+//! child real (its pid lies between those of two probe children forked just before and
+//! after), catches a child that comes back out of `fork_and_add` into the test (it is sent
+//! away at once, before it can run any of the test), and waits until every child has
+//! ended, without collecting it.
+//!
+//! Error paths are made to happen, not waited for: `kata_testkit::fault` stops the child
+//! in a chosen system call (the write of its value) and kills it there, makes that write
+//! fail, or adds to the parent's COUNTER while the child is stopped (as another thread of
+//! the caller would); a fork is refused with EAGAIN. The caller's world is made busy with
+//! `kata_testkit::busy`: children of its own, another thread holding stdout's lock,
+//! output pending in its buffers.
 
 use fork_isolation::{fork_and_add, ForkError, Observation, COUNTER};
 use kata_harness::hidden_test;
+use kata_testkit::proc::{self, STRAY_STATUS};
+use kata_testkit::{busy, fault};
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe, ForkResult, Pid};
+use nix::unistd::{pipe, Pid};
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Once;
 
-/// Exit status of a child that came back into the test and was sent away.
-const STRAY_STATUS: i32 = 86;
-
-fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
-}
-
-/// Every test starts here: children must be reaped by hand, not by an inherited
-/// `SIGCHLD = SIG_IGN` (which would make the kernel reap them and waitpid fail).
-fn setup() {
-    // SAFETY: restoring the default action of SIGCHLD installs no handler.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-}
-
-/// Writes all of `bytes` to `fd` with write(2) only: safe in a forked child.
-fn raw_write(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is valid for `bytes.len()` bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return;
-        }
-    }
-}
-
-/// Blocks until `child` has ended and collects it.
-fn reap(child: Pid) {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
-}
-
-/// Forks a child that exits at once, reaps it, and returns its pid.
-fn probe_pid() -> i32 {
-    // SAFETY: the child calls only _exit.
-    match unsafe { fork() }.expect("the test could not fork its probe process") {
-        ForkResult::Child => unsafe { libc::_exit(0) },
-        ForkResult::Parent { child } => {
-            reap(child);
-            child.as_raw()
-        }
-    }
-}
-
-/// Whether `pid` was handed out after `before` and before `after`.
-fn forked_between(before: i32, pid: i32, after: i32) -> bool {
-    if before < after {
-        before < pid && pid < after
-    } else {
-        // The pids wrapped around pid_max in between.
-        pid > before || (pid > 0 && pid < after)
-    }
-}
-
-/// Reads `fd` to its end.
-fn read_to_end(fd: OwnedFd) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .read_to_end(&mut bytes)
-        .expect("the test could not read its own pipe");
-    bytes
-}
+use proc::my_pid;
 
 /// One guarded call of `fork_and_add`.
 struct Call {
     parent_delta: i64,
     child_delta: i64,
-    result: Result<Observation, ForkError>,
-    /// The pid of a child that came back out of `fork_and_add` into the test.
-    stray: Option<i32>,
-    /// Pids of the probes forked just before and just after the call.
-    before: i32,
-    after: i32,
+    call: proc::Call<Result<Observation, ForkError>>,
 }
 
 impl Call {
@@ -113,10 +43,14 @@ impl Call {
         format!("fork_and_add({}, {})", self.parent_delta, self.child_delta)
     }
 
+    fn stray(&self) -> Option<i32> {
+        self.call.stray()
+    }
+
     /// The observation, after checking that it names a child forked during the call.
     fn real(&self) -> Observation {
         let call = self.text();
-        let obs = match self.result {
+        let obs = match self.call.value {
             Ok(obs) => obs,
             Err(e) => panic!("{call} returned the error {e:?} (\"{e}\")"),
         };
@@ -133,82 +67,57 @@ impl Call {
              child's pid, the one fork() gave the parent"
         );
         assert!(
-            forked_between(self.before, pid, self.after),
+            self.call.forked(pid),
             "{call} returned child_pid {pid}, but no process with that pid was forked \
              during the call (the pids handed out just before and just after it were {} \
              and {}): return the pid that fork() gave the parent",
-            self.before,
-            self.after
+            self.call.before,
+            self.call.after
         );
         obs
     }
 }
 
-/// Calls `fork_and_add`, catching a child that returns from it (see the module's doc).
+/// Calls `fork_and_add`, guarded (see the module's doc).
 fn call(parent_delta: i64, child_delta: i64) -> Call {
-    let me = my_pid();
-    let before = probe_pid();
-    let (marker_read, marker_write) = pipe().expect("the test could not create a pipe");
-    let result = std::panic::catch_unwind(|| fork_and_add(parent_delta, child_delta));
-    if my_pid() != me {
-        // A child came back into the test. Tell the parent who, and leave at once:
-        // nothing of the test or of the harness may run here.
-        raw_write(marker_write.as_raw_fd(), &my_pid().to_ne_bytes());
-        // SAFETY: ends this stray process at once.
-        unsafe { libc::_exit(STRAY_STATUS) };
-    }
-    drop(marker_write);
-    let marker = read_to_end(marker_read);
-    let stray = marker
-        .get(..4)
-        .map(|pid| i32::from_ne_bytes(pid.try_into().unwrap()));
-    let after = probe_pid();
-    let result = match result {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
     Call {
         parent_delta,
         child_delta,
-        result,
-        stray,
-        before,
-        after,
+        call: proc::call(|| fork_and_add(parent_delta, child_delta)),
     }
 }
 
-/// State and parent of `pid` from /proc, if such a process exists.
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
+/// A result, for a message.
+fn shown(result: &Result<Observation, ForkError>) -> String {
+    match result {
+        Ok(o) => format!(
+            "Ok(Observation {{ parent_saw: {}, child_saw: {}, child_pid: {} }})",
+            o.parent_saw, o.child_saw, o.child_pid
+        ),
+        Err(e) => format!("Err({e:?})"),
+    }
 }
 
-/// Open descriptors of this process, with what each one is.
-fn open_fds() -> Vec<(i32, String)> {
-    let mut fds: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
-        .expect("the test could not list /proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            Some((fd, target))
-        })
-        .collect();
-    fds.sort();
-    fds
+/// `fork_and_add(p, c)` whose child is killed at the write of its value: the result, the
+/// children that came back, the pids killed.
+fn child_dies_before_reporting(p: i64, c: i64) -> (Result<Observation, ForkError>, Vec<i32>, Vec<i32>) {
+    let ((result, strays), killed) =
+        fault::kill_children_when(&[libc::SYS_write], fault::writes_to_a_pipe, || {
+            proc::guarded(|| fork_and_add(p, c))
+        });
+    assert!(
+        !killed.is_empty(),
+        "fork_and_add({p}, {c}): the test meant to kill the child at the write of its value, \
+         but no child wrote into a pipe ({})",
+        shown(&result)
+    );
+    (result, strays, killed)
 }
 
 hidden_test! {
     /// The pid in the observation is that of a real child, forked during the call.
     fn child_is_a_real_forked_process() {
-        setup();
+        proc::setup();
         let me = my_pid();
         let mut pids = Vec::new();
         for (p, c) in [(1, 2), (3, 4), (5, 6)] {
@@ -230,15 +139,15 @@ hidden_test! {
 hidden_test! {
     /// After the call the child is gone: reaped by the parent, not left a zombie.
     fn child_is_reaped() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for (p, c) in [(2, 5), (7, 1)] {
             let call = call(p, c);
             let pid = call.real().child_pid;
-            let state = proc_state(pid);
+            let state = proc::proc_state(pid);
             let status = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
             if status == Ok(WaitStatus::StillAlive) {
-                reap(Pid::from_raw(pid));
+                let _ = proc::reap(pid);
             }
             let seen = match state {
                 Some((state, ppid)) if ppid == me => {
@@ -254,7 +163,7 @@ hidden_test! {
                  waitpid() its child before returning, or the child stays a zombie",
                 call.text()
             );
-            if let Some((state, ppid)) = proc_state(pid) {
+            if let Some((state, ppid)) = proc::proc_state(pid) {
                 assert!(
                     ppid != me,
                     "after {} returned, /proc/{pid} still shows a child of this process, in \
@@ -269,11 +178,11 @@ hidden_test! {
 hidden_test! {
     /// fork_and_add returns once, in the parent: the child never comes back into the caller.
     fn child_never_returns_into_the_caller() {
-        setup();
+        proc::setup();
         let me = my_pid();
         for (p, c) in [(1, 1), (4, 9), (-2, 3)] {
             let call = call(p, c);
-            if let Some(stray) = call.stray {
+            if let Some(stray) = call.stray() {
                 panic!(
                     "{} returned twice: in the parent (pid {me}) and in the child (pid \
                      {stray}), which came back into the caller's code and would have run the \
@@ -298,16 +207,16 @@ static REGISTER: Once = Once::new();
 extern "C" fn report_exit_of_a_copy() {
     let fd = EXIT_MARK_FD.load(Ordering::SeqCst);
     if fd >= 0 && my_pid() != TEST_PID.load(Ordering::SeqCst) {
-        raw_write(fd, b"E");
+        proc::raw_write(fd, b"E");
     }
 }
 
 hidden_test! {
     /// The child ends with _exit: it runs none of the exit handlers of its copy of the
-    /// parent (which exit() and std::process::exit run, flushing the parent's stdio
-    /// buffers a second time).
+    /// parent, and does not write out the parent's pending output a second time (exit()
+    /// and std::process::exit do both).
     fn child_skips_the_parents_exit_handlers() {
-        setup();
+        proc::setup();
         TEST_PID.store(my_pid(), Ordering::SeqCst);
         REGISTER.call_once(|| {
             // SAFETY: the handler only reads atomics and calls getpid and write.
@@ -317,19 +226,33 @@ hidden_test! {
         for (p, c) in [(3, 8), (1, -6)] {
             let (mark_read, mark_write) = pipe().expect("the test could not create a pipe");
             EXIT_MARK_FD.store(mark_write.as_raw_fd(), Ordering::SeqCst);
+            let pending = busy::PendingOutput::start("pending;");
             let call = call(p, c);
+            let out = pending.finish();
             EXIT_MARK_FD.store(-1, Ordering::SeqCst);
             drop(mark_write);
-            let marks = read_to_end(mark_read);
+            let marks = proc::read_to_end(mark_read);
             call.real();
             assert!(
                 marks.is_empty(),
                 "the child of {} ran the atexit handlers of its copy of the parent: it \
                  ended with exit() or std::process::exit. Those run the parent's exit-time \
                  cleanup a second time (buffered output is printed twice, files flushed \
-                 twice); end the child with libc::_exit(0)",
+                 twice); end the child with kata_sync::process::_exit(0)",
                 call.text()
             );
+            for text in ["rust:pending;", "c:pending;"] {
+                let n = out.matches(text).count();
+                assert_eq!(
+                    n,
+                    1,
+                    "the caller had {text:?} waiting in its stdout buffer when it called {}; \
+                     it came out {n} times (stdout: {out:?}). The child's copy of the buffer \
+                     must never be written out: end the child with _exit, which flushes \
+                     nothing",
+                    call.text()
+                );
+            }
         }
     }
 }
@@ -337,7 +260,7 @@ hidden_test! {
 hidden_test! {
     /// The child's change does not reach the parent: only parent_delta is added there.
     fn parent_counter_sees_only_its_own_delta() {
-        setup();
+        proc::setup();
         let before = COUNTER.load(Ordering::SeqCst);
         let call = call(5, 1000);
         let obs = call.real();
@@ -369,7 +292,7 @@ hidden_test! {
 hidden_test! {
     /// The child sees the value from before the fork plus its own delta, nothing else.
     fn child_sees_only_its_own_delta() {
-        setup();
+        proc::setup();
         let before = COUNTER.load(Ordering::SeqCst);
         let call = call(1000, 7);
         let obs = call.real();
@@ -398,7 +321,7 @@ hidden_test! {
     /// Five calls in a row: the parent's COUNTER accumulates the parent deltas only, and
     /// each child starts from the parent's value at its fork.
     fn repeated_calls_accumulate_only_in_the_parent() {
-        setup();
+        proc::setup();
         let start = COUNTER.load(Ordering::SeqCst);
         let mut parent = start;
         for (i, (p, c)) in [(1, 10), (2, 20), (-3, 30), (4, -40), (5, 50)]
@@ -441,14 +364,297 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// The caller has children of its own: two that have ended and wait to be collected,
+    /// one still running. fork_and_add reaps its own child only, and leaves the caller's.
+    fn only_its_own_child_is_reaped() {
+        proc::setup();
+        for (p, c) in [(1, 2), (3, 4)] {
+            let own = busy::OwnChildren::new(&[21, 22], 1);
+            let call = call(p, c);
+            if let Ok(obs) = call.call.value {
+                if obs.child_pid > 0 && proc::still_ours(obs.child_pid) {
+                    let _ = proc::reap(obs.child_pid);
+                }
+            }
+            own.check(&call.text());
+            call.real();
+        }
+    }
+}
+
+hidden_test! {
+    /// The child dies before it sends its value (killed at that write): fork_and_add
+    /// returns Err(ShortRead { got }) with fewer than 8 bytes, at once.
+    fn a_child_that_dies_before_reporting_gives_short_read() {
+        proc::setup();
+        for (p, c) in [(2, 3), (-4, 1)] {
+            let (result, strays, _) = child_dies_before_reporting(p, c);
+            assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+            match result {
+                Err(ForkError::ShortRead { got }) if got < 8 => {}
+                other => panic!(
+                    "fork_and_add({p}, {c}): the child was killed before it wrote its value \
+                     (the pipe ends with 0 bytes), and the call returned {}: expected \
+                     Err(ForkError::ShortRead {{ got: 0 }})",
+                    shown(&other)
+                ),
+            }
+        }
+    }
+}
+
+hidden_test! {
+    /// The child dies before it sends its value: the call fails, and still reaps the dead
+    /// child (no zombie is left behind by the error path).
+    fn a_child_that_dies_before_reporting_is_still_reaped() {
+        proc::setup();
+        let me = my_pid();
+        for (p, c) in [(1, 1), (6, 0)] {
+            let (result, _, _) = child_dies_before_reporting(p, c);
+            let left = proc::children_of(me);
+            proc::kill_and_reap_children();
+            assert!(
+                left.is_empty(),
+                "the child of fork_and_add({p}, {c}) died before sending its value, the call \
+                 returned {}, and the caller still has the child(ren) (pid, state) {left:?} \
+                 (Z: a zombie). Reap the child even when the read failed: waitpid first, \
+                 then return the error",
+                shown(&result)
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// A call that fails changes nothing: the child died before sending its value, or
+    /// fork() was refused; the parent's COUNTER is what it was, and nothing stays open.
+    fn a_failed_call_leaves_counter_unchanged() {
+        proc::setup();
+        let fds = proc::open_fds();
+        COUNTER.store(10, Ordering::SeqCst);
+        let (result, _, _) = child_dies_before_reporting(5, 1);
+        let now = COUNTER.load(Ordering::SeqCst);
+        assert!(
+            result.is_err(),
+            "fork_and_add(5, 1) whose child died before sending its value returned {}",
+            shown(&result)
+        );
+        assert_eq!(
+            now, 10,
+            "COUNTER was 10; fork_and_add(5, 1) failed (its child died before sending its \
+             value: {}), yet the parent's COUNTER is now {now}. The parent adds parent_delta \
+             only once the child has reported and been reaped: a call that fails changes \
+             nothing",
+            shown(&result)
+        );
+        let ((result, _), refused) =
+            fault::forks_fail(|| proc::guarded(|| fork_and_add(7, 1)));
+        let now = COUNTER.load(Ordering::SeqCst);
+        assert!(refused > 0, "fork_and_add(7, 1) never forked ({})", shown(&result));
+        match result {
+            Err(ForkError::Fork(Errno::EAGAIN)) => {}
+            other => panic!(
+                "fork() failed with EAGAIN (too many processes), and fork_and_add(7, 1) \
+                 returned {}: expected Err(ForkError::Fork(EAGAIN))",
+                shown(&other)
+            ),
+        }
+        assert_eq!(
+            now, 10,
+            "COUNTER was 10; fork_and_add(7, 1) failed at fork(), yet the parent's COUNTER is \
+             now {now}: a call that fails changes nothing"
+        );
+        let new = proc::new_fds(&fds, &proc::open_fds());
+        assert!(
+            new.is_empty(),
+            "two failed calls of fork_and_add left the descriptors {new:?} open: every path \
+             closes the pipe, the error paths too"
+        );
+    }
+}
+
+hidden_test! {
+    /// The child's write fails (EIO): the child still ends at once with _exit (it must not
+    /// panic back into the caller's code), and the call returns Err(ShortRead { got: 0 }).
+    fn a_child_whose_write_fails_still_exits() {
+        proc::setup();
+        for (p, c) in [(1, 2), (3, 4)] {
+            let ((result, strays), failed) =
+                fault::fail_children(libc::SYS_write, Errno::EIO, || {
+                    proc::guarded(|| fork_and_add(p, c))
+                });
+            assert!(
+                failed > 0,
+                "fork_and_add({p}, {c}): the test meant to make the child's write fail, but no \
+                 child wrote ({})",
+                shown(&result)
+            );
+            if let Some(stray) = strays.first() {
+                panic!(
+                    "the child (pid {stray}) of fork_and_add({p}, {c}) could not write its value \
+                     (write failed with EIO), and it came back into the caller's code instead \
+                     of exiting: an unwrap or expect panicked, and the panic unwound out of \
+                     fork_and_add in the child. In the child nothing may panic: when the \
+                     write fails, give up quietly and _exit"
+                );
+            }
+            match result {
+                Err(ForkError::ShortRead { got: 0 }) => {}
+                other => panic!(
+                    "fork_and_add({p}, {c}): the child's write failed, so nothing came through \
+                     the pipe; the call returned {}, expected Err(ForkError::ShortRead {{ got: \
+                     0 }})",
+                    shown(&other)
+                ),
+            }
+        }
+    }
+}
+
+hidden_test! {
+    /// COUNTER is an AtomicI64, and its additions wrap around: at i64::MAX, + 1 gives
+    /// i64::MIN, in the child and in the parent; nothing panics.
+    fn counter_wraps_around_at_the_edges() {
+        proc::setup();
+        for (start, p, c, child, parent) in [
+            (i64::MAX, 0, 1, i64::MIN, i64::MAX),
+            (i64::MIN, -1, 0, i64::MIN, i64::MAX),
+        ] {
+            COUNTER.store(start, Ordering::SeqCst);
+            let call = call(p, c);
+            if let Some(stray) = call.stray() {
+                panic!(
+                    "COUNTER was {start}; the child (pid {stray}) of {} came back into the \
+                     caller's code instead of exiting: it panicked (an addition that \
+                     overflowed, with a plain +?), and the panic unwound out of fork_and_add. \
+                     COUNTER's additions wrap around, as fetch_add does: compute what a \
+                     process sees with wrapping_add",
+                    call.text()
+                );
+            }
+            let obs = call.real();
+            assert_eq!(
+                (obs.child_saw, obs.parent_saw),
+                (child, parent),
+                "COUNTER was {start}; {} returned (child_saw, parent_saw) = ({}, {}), expected \
+                 ({child}, {parent}): an AtomicI64's fetch_add wraps around, and each side \
+                 reports the value its COUNTER then holds",
+                call.text(),
+                obs.child_saw,
+                obs.parent_saw
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// Another thread of the caller adds to COUNTER while the child runs: its addition is
+    /// kept (fork_and_add adds to the parent's COUNTER; it never stores a value computed
+    /// before the fork).
+    fn another_threads_additions_are_kept() {
+        proc::setup();
+        let before = COUNTER.load(Ordering::SeqCst);
+        let mut added = false;
+        let ((result, strays), _) = fault::supervised(
+            &[libc::SYS_write],
+            |n, _| {
+                if !n.from_caller && fault::writes_to_a_pipe(n) && !added {
+                    // The child is about to send its value; the parent waits for it. Another
+                    // thread of the caller adds 1000 now.
+                    added = true;
+                    COUNTER.fetch_add(1000, Ordering::SeqCst);
+                }
+                fault::Reply::Continue
+            },
+            || proc::guarded(|| fork_and_add(5, 7)),
+        );
+        assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+        assert!(
+            added,
+            "fork_and_add(5, 7): the test meant to add 1000 to COUNTER while the child sends \
+             its value, but no child wrote into a pipe ({})",
+            shown(&result)
+        );
+        let obs = match result {
+            Ok(obs) => obs,
+            Err(e) => panic!("fork_and_add(5, 7) returned Err({e:?}) (\"{e}\")"),
+        };
+        let now = COUNTER.load(Ordering::SeqCst);
+        let why = if now == before + 5 {
+            ": the other thread's +1000 was lost. Was COUNTER read before the fork and \
+             start + parent_delta stored afterwards? Add parent_delta to COUNTER (fetch_add)"
+        } else {
+            ""
+        };
+        assert_eq!(
+            now,
+            before + 1000 + 5,
+            "COUNTER was {before}; while fork_and_add(5, 7) waited for its child, another \
+             thread of the caller added 1000. Afterwards the parent's COUNTER is {now}, \
+             expected {before} + 1000 + 5{why}"
+        );
+        assert_eq!(
+            obs.parent_saw, now,
+            "fork_and_add(5, 7) returned parent_saw {}, but the parent's COUNTER is {now}: \
+             parent_saw is the value COUNTER held right after the parent's addition, which \
+             comes once the child has reported and been reaped",
+            obs.parent_saw
+        );
+        assert_eq!(
+            obs.child_saw,
+            before + 7,
+            "COUNTER was {before} at the fork; the child reported {}, expected {before} + 7 \
+             (the other thread's addition came after the fork, in the parent only)",
+            obs.child_saw
+        );
+    }
+}
+
+hidden_test! {
+    /// Another thread of the caller holds stdout's and stderr's locks across the fork: the
+    /// child, which has only the forking thread, must not wait for them.
+    fn the_child_never_waits_for_a_lock_another_thread_holds() {
+        proc::setup();
+        let before = proc::probe_pid();
+        let held = busy::hold_stdio();
+        let ((result, strays), locked) = fault::kill_children_when(
+            &[libc::SYS_futex, libc::SYS_futex_waitv],
+            fault::waits_on_a_futex,
+            || proc::guarded(|| fork_and_add(1, 2)),
+        );
+        drop(held);
+        let after = proc::probe_pid();
+        assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+        assert!(
+            locked.is_empty(),
+            "another thread of the caller held stdout's and stderr's locks while \
+             fork_and_add(1, 2) forked, and the child (pid {:?}) went to wait for a lock: it \
+             would have waited for ever (the test killed it; the call gave {}). fork copies \
+             only the calling thread: a lock another thread held stays locked in the child. \
+             The child may call only async-signal-safe functions: an atomic add, write, _exit",
+            locked,
+            shown(&result)
+        );
+        match result {
+            Ok(obs) if proc::forked_between(before, obs.child_pid, after) => {}
+            other => panic!(
+                "fork_and_add(1, 2) returned {} while another thread held stdout's lock: \
+                 expected Ok, with the child_pid of a child forked during the call",
+                shown(&other)
+            ),
+        }
+    }
+}
+
+hidden_test! {
     /// Ten calls leave exactly the descriptors that were open before.
     fn no_descriptor_is_left_open() {
-        setup();
-        let before = open_fds();
+        proc::setup();
+        let before = proc::open_fds();
         for _ in 0..10 {
             call(1, 1).real();
         }
-        let after = open_fds();
+        let after = proc::open_fds();
         let new: Vec<String> = after
             .iter()
             .filter(|fd| !before.contains(fd))
@@ -470,7 +676,7 @@ hidden_test! {
     /// With no descriptor left, pipe() fails: fork_and_add returns ForkError::Pipe(EMFILE),
     /// whose message names pipe, and changes nothing.
     fn pipe_failure_is_reported_as_a_pipe_error() {
-        setup();
+        proc::setup();
         // The ForkError type is a std::error::Error, and each variant names its call.
         fn as_error(e: &ForkError) -> &dyn std::error::Error {
             e

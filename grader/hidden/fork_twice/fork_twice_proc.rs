@@ -4,33 +4,33 @@
 //! child subreaper (prctl PR_SET_CHILD_SUBREAPER): a grandchild whose parent exits without
 //! reaping it is then adopted by the test, not by init, so the test can see it.
 //!
-//! Every call goes through [`call`], which
-//! - brackets it with two probe children: pids are handed out in increasing order (until
-//!   they wrap around at pid_max), so a process forked during the call has a pid between
-//!   the probes' pids;
-//! - catches a child that comes back out of `fork_twice` into the test: such a child finds
-//!   that `getpid()` changed, writes its pid into a pipe and leaves with `_exit` at once,
-//!   so it never runs the rest of the test (nor the harness's proof of a pass). The test
-//!   reads that pipe to its end, which comes only once every copy of its write end (those
-//!   of all three kata children) is closed: the verdict does not depend on timing;
-//! - then waits until every child of the test has ended (without collecting it), so that a
-//!   process the kata did not reap is a zombie by the time the test checks it or ends.
+//! Every call goes through `kata_testkit::proc::guarded`, bracketed by two probe children
+//! (a process forked during the call has a pid between theirs), which catches a child that
+//! comes back out of `fork_twice` into the test (it is sent away at once, before it can run
+//! any of the test) and waits until every child has ended, without collecting it.
+//!
+//! Four processes write into one pipe. The ordinary calls run under
+//! `kata_testkit::fault::one_writer_at_a_time`: one process writes at a time, so a report
+//! written in pieces still arrives whole and only the test that is about mixing sees it
+//! mix; that test runs under `writers_meet`, where two processes always write at the same
+//! moment. Error paths are made to happen: a process killed at the write of its report, a
+//! second fork refused (EAGAIN) in the first child or in the original. The caller's world is
+//! made busy with `kata_testkit::busy`: children of its own, output pending in its buffers.
 
 use fork_twice::{fork_twice, ForkError, Report, Side};
 use kata_harness::hidden_test;
+use kata_testkit::proc::{self, STRAY_STATUS};
+use kata_testkit::{busy, fault};
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe, ForkResult, Pid};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{pipe, Pid};
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Once;
 
-/// Exit status of a child that came back into the test and was sent away.
-const STRAY_STATUS: i32 = 86;
-
+use proc::{my_parent, my_pid};
 use Side::{Child, Parent};
 
 /// The four processes, in the documented order of the reports.
@@ -40,6 +40,16 @@ const ROLES: [(Side, Side); 4] = [
     (Child, Parent),
     (Child, Child),
 ];
+
+/// Whether two sides are the same (by pattern: never the kata's own `==`).
+fn same(a: Side, b: Side) -> bool {
+    matches!((a, b), (Parent, Parent) | (Child, Child))
+}
+
+/// Whether `report` has these sides.
+fn is(report: &Report, first: Side, second: Side) -> bool {
+    same(report.first, first) && same(report.second, second)
+}
 
 /// Who the process with these sides is, in words.
 fn role(first: Side, second: Side) -> &'static str {
@@ -55,143 +65,40 @@ fn role_of(report: &Report) -> &'static str {
     role(report.first, report.second)
 }
 
-fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+/// A report, for a message.
+fn shown(r: &Report) -> String {
+    let side = |s: Side| match s {
+        Parent => "Parent",
+        Child => "Child",
+    };
+    format!(
+        "Report {{ pid: {}, ppid: {}, first: {}, second: {} }}",
+        r.pid,
+        r.ppid,
+        side(r.first),
+        side(r.second)
+    )
 }
 
-fn my_parent() -> i32 {
-    // SAFETY: getppid has no preconditions.
-    unsafe { libc::getppid() }
+fn shown_all(reports: &[Report]) -> String {
+    let all: Vec<String> = reports.iter().map(shown).collect();
+    format!("[{}]", all.join(", "))
 }
 
-/// Every test starts here. Children must be reaped by hand, not by an inherited
-/// `SIGCHLD = SIG_IGN` (which would make the kernel reap them and waitpid fail); and the
-/// test adopts the orphans of its descendants (see the module's doc).
+fn shown_result(result: &Result<Vec<Report>, ForkError>) -> String {
+    match result {
+        Ok(reports) => format!("Ok({})", shown_all(reports)),
+        Err(e) => format!("Err({e:?})"),
+    }
+}
+
+/// Every test starts here. Children must be reaped by hand (SIGCHLD to its default), and
+/// the test adopts the orphans of its descendants (see the module's doc).
 fn setup() {
-    // SAFETY: restoring the default action of SIGCHLD installs no handler.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    proc::setup();
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and changes only this process.
     let made = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     assert_eq!(made, 0, "the test could not make itself a child subreaper");
-}
-
-/// Writes all of `bytes` to `fd` with write(2) only: safe in a forked child.
-fn raw_write(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is valid for `bytes.len()` bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return;
-        }
-    }
-}
-
-/// Blocks until `child` has ended and collects it.
-fn reap(child: Pid) {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
-}
-
-/// Forks a child that exits at once, reaps it, and returns its pid.
-fn probe_pid() -> i32 {
-    // SAFETY: the child calls only _exit.
-    match unsafe { fork() }.expect("the test could not fork its probe process") {
-        ForkResult::Child => unsafe { libc::_exit(0) },
-        ForkResult::Parent { child } => {
-            reap(child);
-            child.as_raw()
-        }
-    }
-}
-
-/// Whether `pid` was handed out after `before` and before `after`.
-fn forked_between(before: i32, pid: i32, after: i32) -> bool {
-    if before < after {
-        before < pid && pid < after
-    } else {
-        // The pids wrapped around pid_max in between.
-        pid > before || (pid > 0 && pid < after)
-    }
-}
-
-/// Reads `fd` to its end.
-fn read_to_end(fd: OwnedFd) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .read_to_end(&mut bytes)
-        .expect("the test could not read its own pipe");
-    bytes
-}
-
-/// State and parent of `pid` from /proc, if such a process exists.
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// The children of this process that /proc shows, with their states (zombies included).
-fn my_children() -> Vec<(i32, char)> {
-    let me = my_pid();
-    std::fs::read_dir("/proc")
-        .expect("the test could not list /proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .filter_map(|pid| match proc_state(pid) {
-            Some((state, ppid)) if ppid == me => Some((pid, state)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Waits until every child of this process that is still running has ended, without
-/// collecting it. A child left unreaped is then a zombie, not a process on its way out
-/// when the test ends (which the grader would count as left running). The marker pipe has
-/// already shown that every kata process closed its descriptors: they are all exiting.
-fn settle_children() {
-    for (pid, state) in my_children() {
-        if state == 'Z' {
-            continue;
-        }
-        loop {
-            match waitid(
-                Id::Pid(Pid::from_raw(pid)),
-                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-            ) {
-                Err(Errno::EINTR) => continue,
-                _ => break,
-            }
-        }
-    }
-}
-
-/// Open descriptors of this process, with what each one is.
-fn open_fds() -> Vec<(i32, String)> {
-    let mut fds: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
-        .expect("the test could not list /proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            Some((fd, target))
-        })
-        .collect();
-    fds.sort();
-    fds
 }
 
 /// One guarded call of `fork_twice`.
@@ -215,47 +122,25 @@ impl Call {
         assert!(
             reports.iter().any(|r| r.pid != me),
             "fork_twice() returned {} report(s), none from a process other than the caller \
-             (pid {me}): {reports:?}. Did it fork at all? Two forks make four processes, \
-             and each of them reports",
-            reports.len()
+             (pid {me}): {}. Did it fork at all? Two forks make four processes, and each of \
+             them reports",
+            reports.len(),
+            shown_all(reports)
         );
         reports
     }
 
     /// The first report with these sides, if any.
     fn find(&self, first: Side, second: Side) -> Option<Report> {
-        self.reports()
-            .iter()
-            .find(|r| r.first == first && r.second == second)
-            .copied()
+        self.reports().iter().find(|r| is(r, first, second)).copied()
     }
 }
 
-/// Calls `fork_twice`, catching a child that returns from it (see the module's doc).
+/// Calls `fork_twice` with one writer at a time (see the module's doc), guarded.
 fn call() -> Call {
-    let me = my_pid();
-    let before = probe_pid();
-    let (marker_read, marker_write) = pipe().expect("the test could not create a pipe");
-    let result = std::panic::catch_unwind(fork_twice);
-    if my_pid() != me {
-        // A child came back into the test. Tell the test who, and leave at once:
-        // nothing of the test or of the harness may run here.
-        raw_write(marker_write.as_raw_fd(), &my_pid().to_ne_bytes());
-        // SAFETY: ends this stray process at once.
-        unsafe { libc::_exit(STRAY_STATUS) };
-    }
-    drop(marker_write);
-    let marker = read_to_end(marker_read);
-    settle_children();
-    let strays = marker
-        .chunks_exact(4)
-        .map(|pid| i32::from_ne_bytes(pid.try_into().unwrap()))
-        .collect();
-    let after = probe_pid();
-    let result = match result {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
+    let before = proc::probe_pid();
+    let ((result, strays), _) = fault::one_writer_at_a_time(|| proc::guarded(fork_twice));
+    let after = proc::probe_pid();
     Call {
         result,
         strays,
@@ -272,11 +157,18 @@ fn still_mine(pid: i32) -> Option<WaitStatus> {
     }
     match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
         Ok(status) => {
-            reap(Pid::from_raw(pid));
+            let _ = proc::reap(pid);
             Some(status)
         }
         Err(_) => None,
     }
+}
+
+/// The caller's children left after a call (pid, state), all reaped now.
+fn leftovers() -> Vec<(i32, char)> {
+    let left = proc::children_of(my_pid());
+    proc::kill_and_reap_children();
+    left
 }
 
 hidden_test! {
@@ -301,10 +193,7 @@ hidden_test! {
                 reports.len()
             );
             for (first, second) in ROLES {
-                let n = reports
-                    .iter()
-                    .filter(|r| r.first == first && r.second == second)
-                    .count();
+                let n = reports.iter().filter(|r| is(r, first, second)).count();
                 assert_eq!(
                     n,
                     1,
@@ -328,12 +217,15 @@ hidden_test! {
                     );
                 }
             }
-            let order: Vec<(Side, Side)> = reports.iter().map(|r| (r.first, r.second)).collect();
-            assert_eq!(
-                order,
-                ROLES,
+            let in_order = reports
+                .iter()
+                .zip(ROLES)
+                .all(|(r, (first, second))| is(r, first, second));
+            assert!(
+                in_order,
                 "the reports are not in the documented order, sorted by (first, second) \
-                 with Parent before Child: {reports:?}"
+                 with Parent before Child: {}",
+                shown_all(reports)
             );
         }
     }
@@ -364,7 +256,7 @@ hidden_test! {
                 original.ppid,
                 my_parent()
             );
-            for report in reports.iter().filter(|r| (r.first, r.second) != (Parent, Parent)) {
+            for report in reports.iter().filter(|r| !is(r, Parent, Parent)) {
                 let pid = report.pid;
                 let why = if pid == me {
                     ": that is the caller's pid. Was getpid() asked before a fork? Each \
@@ -373,7 +265,7 @@ hidden_test! {
                     ""
                 };
                 assert!(
-                    pid > 0 && pid != me && forked_between(call.before, pid, call.after),
+                    pid > 0 && pid != me && proc::forked_between(call.before, pid, call.after),
                     "{} reported pid {pid}, but no process with that pid was forked during \
                      the call (the pids handed out just before and just after it were {} and \
                      {}){why}: {reports:?}",
@@ -465,7 +357,7 @@ hidden_test! {
                 let Some(child) = call.find(first, second) else {
                     continue;
                 };
-                let state = proc_state(child.pid);
+                let state = proc::proc_state(child.pid);
                 if let Some(status) = still_mine(child.pid) {
                     let seen = match state {
                         Some((state, ppid)) if ppid == me => {
@@ -505,10 +397,7 @@ hidden_test! {
                     );
                 }
             }
-            let left = my_children();
-            for &(pid, _) in &left {
-                reap(Pid::from_raw(pid));
-            }
+            let left = leftovers();
             assert!(
                 left.is_empty(),
                 "after fork_twice() returned, the caller still had children (pid, state): \
@@ -556,6 +445,323 @@ hidden_test! {
     }
 }
 
+hidden_test! {
+    /// The caller has children of its own: two that have ended and wait to be collected,
+    /// one still running. fork_twice reaps its own processes only (waitpid on the pids fork
+    /// returned), and leaves the caller's for the caller. Its children are held back at
+    /// their exit for a moment (the test kit's supervisor lets them go once nothing else
+    /// happens), so that the original reaps while they still run: a wait for "any child"
+    /// would then take one of the caller's.
+    fn only_its_own_children_are_reaped() {
+        setup();
+        let own = busy::OwnChildren::new(&[21, 22], 1);
+        let ((result, strays), _) = fault::supervised(
+            &[libc::SYS_exit_group],
+            |n, _| {
+                if n.from_caller {
+                    fault::Reply::Continue
+                } else {
+                    fault::Reply::Hold
+                }
+            },
+            || proc::guarded(fork_twice),
+        );
+        let left: Vec<(i32, char)> = proc::children_of(my_pid())
+            .into_iter()
+            .filter(|(pid, _)| !own.pids().contains(pid))
+            .collect();
+        for &(pid, _) in &left {
+            let _ = proc::reap(pid);
+        }
+        assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+        own.check("fork_twice()");
+        assert!(
+            matches!(&result, Ok(reports) if reports.len() == 4),
+            "fork_twice() returned {}, expected the four reports",
+            shown_result(&result)
+        );
+        assert!(
+            left.is_empty(),
+            "with children of its own waiting to be collected, the caller called \
+             fork_twice(): afterwards it still had the children (pid, state) {left:?} of \
+             fork_twice. Each parent reaps exactly the children it forked, with waitpid on \
+             their pids: {}",
+            shown_result(&result)
+        );
+    }
+}
+
+/// `fork_twice()` whose grandchild is killed at the write of its report: the result, the
+/// children that came back, the pids killed. Until then the children's exits are held
+/// back, so that the grandchild's parent is still alive when it writes (were the first
+/// child gone, the grandchild would be adopted by the test, and could not be told apart).
+fn grandchild_dies_before_reporting() -> (Result<Vec<Report>, ForkError>, Vec<i32>, Vec<i32>) {
+    let me = my_pid();
+    // Room made now: the policy may not allocate (only a child's ppid is looked up, in
+    // /proc, while the caller's thread is not stopped).
+    let mut killed: Vec<i32> = Vec::with_capacity(fault::HELD_MAX);
+    let ((result, strays), _) = fault::supervised(
+        &[libc::SYS_write, libc::SYS_exit_group],
+        |n, desk| {
+            if n.from_caller {
+                return fault::Reply::Continue;
+            }
+            if n.nr == libc::SYS_exit_group {
+                return if killed.is_empty() {
+                    fault::Reply::Hold
+                } else {
+                    fault::Reply::Continue
+                };
+            }
+            // The grandchild: a process of the call whose parent is not the caller.
+            if fault::writes_to_a_pipe(n) && n.ppid().is_some_and(|ppid| ppid != me) {
+                if killed.len() < killed.capacity() {
+                    killed.push(n.pid);
+                }
+                desk.release_all();
+                return fault::Reply::Kill;
+            }
+            fault::Reply::Continue
+        },
+        || proc::guarded(fork_twice),
+    );
+    assert!(
+        !killed.is_empty(),
+        "the test meant to kill the grandchild at the write of its report, but no process \
+         whose parent is not the caller wrote into a pipe: {}",
+        shown_result(&result)
+    );
+    (result, strays, killed)
+}
+
+hidden_test! {
+    /// A process dies before it reports (the grandchild, killed at the write of its
+    /// report): fork_twice returns Err(ShortRead { got }) with fewer than 40 bytes, at once.
+    fn a_process_that_dies_before_reporting_gives_short_read() {
+        setup();
+        for _ in 0..2 {
+            let (result, strays, killed) = grandchild_dies_before_reporting();
+            leftovers();
+            assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+            match result {
+                Err(ForkError::ShortRead { got }) if got < 40 => {}
+                other => panic!(
+                    "the grandchild (pid {killed:?}) was killed before it wrote its report, so \
+                     three reports of four came: fork_twice() returned {}, expected \
+                     Err(ForkError::ShortRead {{ got }}) with got < 40",
+                    shown_result(&other)
+                ),
+            }
+        }
+    }
+}
+
+hidden_test! {
+    /// A process dies before it reports: fork_twice fails, and still every process is
+    /// reaped (the original reaps both its children, the first child the grandchild).
+    fn a_process_that_dies_before_reporting_leaves_no_zombie() {
+        setup();
+        for _ in 0..2 {
+            let (result, _, killed) = grandchild_dies_before_reporting();
+            let left = leftovers();
+            assert!(
+                left.is_empty(),
+                "the grandchild (pid {killed:?}) died before its report and fork_twice() \
+                 returned {}; afterwards the caller still had the children (pid, state) \
+                 {left:?} (Z: a zombie). The original reaps both its children even when the \
+                 read failed: waitpid first, then return the error",
+                shown_result(&result)
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// The second fork fails in the first child (EAGAIN): that child cannot return an
+    /// error (it is not the caller), so it _exits without a report; the original gets
+    /// Err(ShortRead { got }), every process is reaped, and no child comes back.
+    fn a_second_fork_that_fails_in_the_first_child_gives_short_read() {
+        setup();
+        let before = proc::probe_pid();
+        let ((result, strays), refused) = fault::children_cannot_fork(|| proc::guarded(fork_twice));
+        let after = proc::probe_pid();
+        let left = leftovers();
+        assert!(
+            refused > 0,
+            "the test refused the forks of fork_twice's children, but none of them forked \
+             ({}; probes {before}, {after})",
+            shown_result(&result)
+        );
+        if let Some(stray) = strays.first() {
+            panic!(
+                "the first child's second fork failed (EAGAIN), and the first child (pid \
+                 {stray}) came back into the caller's code (with the error?): it would run the \
+                 rest of the caller's program as a second copy. A child cannot hand an error \
+                 to the caller: it _exits without a report"
+            );
+        }
+        match result {
+            Err(ForkError::ShortRead { got }) if got < 40 => {}
+            other => panic!(
+                "the first child's second fork failed (EAGAIN), so the first child could not \
+                 report and there is no grandchild: fork_twice() returned {}, expected \
+                 Err(ForkError::ShortRead {{ got }}) with got < 40",
+                shown_result(&other)
+            ),
+        }
+        assert!(
+            left.is_empty(),
+            "the first child's second fork failed; afterwards the caller still had the \
+             children (pid, state) {left:?} (Z: a zombie): the original reaps both its \
+             children even when the read failed"
+        );
+    }
+}
+
+hidden_test! {
+    /// The second fork fails in the original (EAGAIN; the first child's fails too): the
+    /// original reaps its first child and returns Err(ForkError::Fork(EAGAIN)); no child
+    /// comes back into the caller and none is left.
+    fn a_second_fork_that_fails_in_the_original_gives_a_fork_error() {
+        setup();
+        let mut forks = 0usize;
+        let ((result, strays), _) = fault::supervised(
+            &fault::FORK_CALLS,
+            |n, _| {
+                if n.from_caller {
+                    forks += 1;
+                    if forks == 1 {
+                        return fault::Reply::Continue;
+                    }
+                }
+                fault::Reply::Fail(Errno::EAGAIN)
+            },
+            || proc::guarded(fork_twice),
+        );
+        let left = leftovers();
+        assert!(
+            forks >= 2,
+            "the test meant to refuse the original's second fork, but the original forked \
+             {forks} time(s): {}",
+            shown_result(&result)
+        );
+        if let Some(stray) = strays.first() {
+            panic!(
+                "the second fork failed everywhere (EAGAIN), and a child (pid {stray}) came \
+                 back into the caller's code: only the original may return; the first child \
+                 _exits without a report"
+            );
+        }
+        match result {
+            Err(ForkError::Fork(Errno::EAGAIN)) => {}
+            other => panic!(
+                "the original's second fork failed with EAGAIN: fork_twice() returned {}, \
+                 expected Err(ForkError::Fork(EAGAIN))",
+                shown_result(&other)
+            ),
+        }
+        assert!(
+            left.is_empty(),
+            "the original's second fork failed and fork_twice() returned its error; the \
+             caller still had the children (pid, state) {left:?} (Z: a zombie): before \
+             returning the error, the original reaps the first child it did fork"
+        );
+    }
+}
+
+/// `fault::writers_meet`, with the children's exits held back until the four reports
+/// have been written: every process is alive while the others ask getppid() (a process
+/// whose parent had exited would be adopted by the test, and report it as its parent).
+fn writers_meet_children_kept<T: Send>(body: impl FnOnce() -> T + Send) -> (T, usize) {
+    let mut met = 0usize;
+    let mut writes = 0usize;
+    let (value, _) = fault::supervised(
+        &[libc::SYS_write, libc::SYS_exit_group],
+        |n, desk| {
+            if n.nr == libc::SYS_exit_group {
+                return if n.from_caller || writes >= 4 {
+                    fault::Reply::Continue
+                } else {
+                    fault::Reply::Hold
+                };
+            }
+            if !fault::writes_to_a_pipe(n) {
+                return fault::Reply::Continue;
+            }
+            writes += 1;
+            if writes >= 4 {
+                // Every report is in: let the held exits go (held writes go with the next
+                // writer, as below).
+                while let Some(exit) =
+                    desk.held().iter().find(|h| h.nr == libc::SYS_exit_group).copied()
+                {
+                    desk.release(exit.id);
+                }
+            }
+            match desk
+                .held()
+                .iter()
+                .find(|h| h.nr == libc::SYS_write && h.pid != n.pid)
+                .copied()
+            {
+                Some(other) => {
+                    met += 1;
+                    desk.release(other.id);
+                    fault::Reply::Continue
+                }
+                None => fault::Reply::Hold,
+            }
+        },
+        body,
+    );
+    (value, met)
+}
+
+hidden_test! {
+    /// Two processes write their reports at the same moment, every time: the reports still
+    /// arrive whole (each is one write of at most PIPE_BUF bytes), and make up the family.
+    fn reports_never_mix_when_written_at_the_same_moment() {
+        setup();
+        let me = my_pid();
+        for round in 0..5 {
+            let before = proc::probe_pid();
+            let ((result, strays), met) = writers_meet_children_kept(|| proc::guarded(fork_twice));
+            let after = proc::probe_pid();
+            leftovers();
+            assert!(strays.is_empty(), "a child came back into the caller: {strays:?}");
+            let reports = match result {
+                Ok(reports) => reports,
+                Err(e) => panic!("round {round}: fork_twice() returned Err({e:?}) (\"{e}\")"),
+            };
+            assert!(met > 0, "round {round}: no two processes ever wrote at the same moment");
+            let find = |first, second| reports.iter().find(|r| is(r, first, second)).copied();
+            let whole = reports.len() == 4
+                && reports.iter().zip(ROLES).all(|(r, (f, s))| is(r, f, s))
+                && find(Parent, Parent).is_some_and(|r| r.pid == me && r.ppid == my_parent())
+                && [(Parent, Child), (Child, Parent)].iter().all(|&(f, s)| {
+                    find(f, s).is_some_and(|r| {
+                        r.ppid == me && proc::forked_between(before, r.pid, after)
+                    })
+                })
+                && find(Child, Child).is_some_and(|r| {
+                    proc::forked_between(before, r.pid, after)
+                        && find(Child, Parent).is_some_and(|p| p.pid == r.ppid)
+                });
+            assert!(
+                whole,
+                "round {round}: the processes wrote their reports at the same moment, two by \
+                 two, and fork_twice() returned {}: not the four processes' reports (the \
+                 original {me} with ppid {}, its two children, the grandchild). Were the \
+                 reports written in pieces (several write calls)? Pieces of different \
+                 processes mix in the pipe; one write of at most PIPE_BUF (4096) bytes never \
+                 does: write each report with one write",
+                shown_all(&reports),
+                my_parent()
+            );
+        }
+    }
+}
+
 /// Where the atexit handler below reports a child that ran it (-1: nowhere).
 static EXIT_MARK_FD: AtomicI32 = AtomicI32::new(-1);
 /// The pid of the test's own process, in which the handler stays silent.
@@ -565,14 +771,14 @@ static REGISTER: Once = Once::new();
 extern "C" fn report_exit_of_a_copy() {
     let fd = EXIT_MARK_FD.load(Ordering::SeqCst);
     if fd >= 0 && my_pid() != TEST_PID.load(Ordering::SeqCst) {
-        raw_write(fd, &my_pid().to_ne_bytes());
+        proc::raw_write(fd, &my_pid().to_ne_bytes());
     }
 }
 
 hidden_test! {
-    /// The children end with _exit: none runs the exit handlers of its copy of the parent
-    /// (which exit() and std::process::exit run, flushing the parent's stdio buffers a
-    /// second time).
+    /// The children end with _exit: none runs the exit handlers of its copy of the parent,
+    /// nor writes out the parent's pending output a second time (exit() and
+    /// std::process::exit do both).
     fn children_skip_the_parents_exit_handlers() {
         setup();
         TEST_PID.store(my_pid(), Ordering::SeqCst);
@@ -584,10 +790,12 @@ hidden_test! {
         for _ in 0..2 {
             let (mark_read, mark_write) = pipe().expect("the test could not create a pipe");
             EXIT_MARK_FD.store(mark_write.as_raw_fd(), Ordering::SeqCst);
+            let pending = busy::PendingOutput::start("pending;");
             let call = call();
+            let out = pending.finish();
             EXIT_MARK_FD.store(-1, Ordering::SeqCst);
             drop(mark_write);
-            let marks = read_to_end(mark_read);
+            let marks = proc::read_to_end(mark_read);
             let reports = call.reports();
             let who: Vec<String> = marks
                 .chunks_exact(4)
@@ -604,9 +812,20 @@ hidden_test! {
                 "children ran the atexit handlers of their copies of the parent: {}. They \
                  ended with exit() or std::process::exit, which run the parent's exit-time \
                  cleanup once more in every copy (buffered output is printed again, files \
-                 flushed again); end every child with libc::_exit",
+                 flushed again); end every child with kata_sync::process::_exit",
                 who.join(", ")
             );
+            for text in ["rust:pending;", "c:pending;"] {
+                let n = out.matches(text).count();
+                assert_eq!(
+                    n,
+                    1,
+                    "the caller had {text:?} waiting in its stdout buffer when it called \
+                     fork_twice(); it came out {n} times (stdout: {out:?}). No child may write \
+                     out its copy of the buffer: end every child with _exit, which flushes \
+                     nothing"
+                );
+            }
         }
     }
 }
@@ -615,11 +834,11 @@ hidden_test! {
     /// Ten calls leave exactly the descriptors that were open before.
     fn no_descriptor_is_left_open() {
         setup();
-        let before = open_fds();
+        let before = proc::open_fds();
         for _ in 0..10 {
             call().reports();
         }
-        let after = open_fds();
+        let after = proc::open_fds();
         let new: Vec<String> = after
             .iter()
             .filter(|fd| !before.contains(fd))

@@ -1217,3 +1217,406 @@ hidden_test! {
         );
     }
 }
+
+// ----- waits watched from the inside: the kata's poll(2) calls under the test kit's
+// seccomp supervisor (`kata_testkit::fault`), which sees each call's timeout argument and
+// can make a call fail with EINTR, as a signal arriving during the wait does -----
+
+use kata_testkit::fault::{self, Reply};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The system calls a wait of the kata can be made with.
+const POLL_CALLS: [i64; 2] = [libc::SYS_poll, libc::SYS_ppoll];
+
+/// The timeout, in milliseconds, of the poll(2) or ppoll(2) call of notice `n` (made by
+/// the body's own thread, so its arguments point into this process); None: no timeout.
+fn poll_timeout_ms(n: &fault::Notice) -> Option<i64> {
+    if n.nr == libc::SYS_poll {
+        let ms = n.args[2] as i32 as i64;
+        (ms >= 0).then_some(ms)
+    } else {
+        let ts = n.args[2] as *const libc::timespec;
+        if ts.is_null() {
+            return None;
+        }
+        // SAFETY: the thread that made the call is stopped inside it, and its timespec
+        // lives in this process's memory.
+        let ts = unsafe { std::ptr::read(ts) };
+        Some(ts.tv_sec as i64 * 1000 + (ts.tv_nsec as i64 + 999_999) / 1_000_000)
+    }
+}
+
+/// Waits until `pid` sleeps (inside a blocking call of the kata: it has a single thread).
+/// False if it ended first.
+fn asleep(pid: Pid) -> bool {
+    loop {
+        match process_state(pid) {
+            None | Some('Z') | Some('X') => return false,
+            Some('S') => return true,
+            _ => {
+                // SAFETY: sleeps 200 microseconds.
+                unsafe { libc::usleep(200) };
+            }
+        }
+    }
+}
+
+hidden_test! {
+    /// get(true, Some(t)) on an empty queue, whose waits are interrupted by signals (the
+    /// test makes its first three poll calls fail with EINTR, each after 50 ms): it waits
+    /// again, for the time LEFT (the timeout is measured from the call, and a signal does
+    /// not restart it), and gives Err(Empty) once t has passed.
+    fn a_signal_during_a_wait_neither_ends_it_nor_restarts_the_timeout() {
+        setup();
+        const T: i64 = 400;
+        const D: i64 = 50;
+        let mut interrupted = 0i64;
+        // (the poll's timeout, what it may be at most), for the first poll that waited too long.
+        let mut too_long: Option<(Option<i64>, i64)> = None;
+        let ((result, waited), _) = fault::supervised(
+            &POLL_CALLS,
+            |n, _| {
+                if !n.from_caller {
+                    return Reply::Continue;
+                }
+                // Each interrupted poll took at least D: that much less time is left.
+                let most = T - D * interrupted + 1;
+                let timeout = poll_timeout_ms(n);
+                if too_long.is_none() && timeout.map_or(true, |ms| ms > most) {
+                    too_long = Some((timeout, most));
+                }
+                if interrupted < 3 {
+                    interrupted += 1;
+                    Reply::FailAfter(Duration::from_millis(D as u64), Errno::EINTR)
+                } else {
+                    Reply::Continue
+                }
+            },
+            || {
+                let q = IpcQueue::new(2).expect("IpcQueue::new failed");
+                let called = Instant::now();
+                let result = q.get::<u32>(true, Some(Duration::from_millis(T as u64)));
+                (result, called.elapsed())
+            },
+        );
+        assert!(
+            matches!(result, Err(QueueError::Empty)),
+            "get(true, Some({T} ms)) on an empty queue, its first waits interrupted by \
+             signals (poll failed with EINTR), gave {result:?}, expected Err(Empty) once the \
+             timeout had passed: EINTR only says that a signal came, wait again"
+        );
+        assert!(
+            waited >= Duration::from_millis(T as u64),
+            "get(true, Some({T} ms)) on an empty queue gave Err(Empty) after only {waited:?}: \
+             with block = true it waits until the timeout has passed"
+        );
+        if let Some((timeout, most)) = too_long {
+            panic!(
+                "get(true, Some({T} ms)) on an empty queue: after {interrupted} of its poll \
+                 calls had been interrupted by a signal (EINTR), each after {D} ms, it called \
+                 poll with the timeout {} where at most {most} ms were left. A signal does not \
+                 restart the timeout: compute the time left (deadline - now) before every poll",
+                timeout.map_or("-1 (none)".to_string(), |ms| format!("{ms} ms"))
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// put(true, Some(t)) on a full queue and get(true, Some(t)) on an empty one, with t
+    /// under a second: each waits asleep in poll(2) for the time left, never by calling
+    /// poll with a zero timeout over and over (spinning), and gives up once t has passed.
+    fn a_timeout_under_a_second_is_waited_asleep() {
+        setup();
+        const T: Duration = Duration::from_millis(300);
+        let base = Instant::now();
+        // When the call being watched started (ns after `base`; 0: none yet), set by the body.
+        let call_started = AtomicU64::new(0);
+        let mut zero_polls = 0usize;
+        let ((put, put_waited, get, get_waited), _) = fault::supervised(
+            &POLL_CALLS,
+            |n, _| {
+                // A zero timeout while more than 5 ms of the wait are still ahead: a look,
+                // not a wait.
+                let started = call_started.load(Ordering::SeqCst);
+                let into_the_call = base.elapsed().saturating_sub(Duration::from_nanos(started));
+                if n.from_caller
+                    && started != 0
+                    && poll_timeout_ms(n) == Some(0)
+                    && into_the_call + Duration::from_millis(5) < T
+                {
+                    zero_polls += 1;
+                }
+                Reply::Continue
+            },
+            || {
+                let full = IpcQueue::new(1).expect("IpcQueue::new failed");
+                let empty = IpcQueue::new(1).expect("IpcQueue::new failed");
+                full.put_nowait(&1u32).expect("put_nowait into an empty queue of 1 failed");
+                let mark = || call_started.store(base.elapsed().as_nanos() as u64 | 1, Ordering::SeqCst);
+                mark();
+                let called = Instant::now();
+                let put = full.put(&2u32, true, Some(T));
+                let put_waited = called.elapsed();
+                mark();
+                let called = Instant::now();
+                let get = empty.get::<u32>(true, Some(T));
+                let get_waited = called.elapsed();
+                call_started.store(0, Ordering::SeqCst);
+                (put, put_waited, get, get_waited)
+            },
+        );
+        assert!(
+            matches!(put, Err(QueueError::Full)) && put_waited >= T,
+            "put(item, true, Some({T:?})) on a full queue gave {put:?} after {put_waited:?}, \
+             expected Err(Full) once the timeout had passed"
+        );
+        assert!(
+            matches!(get, Err(QueueError::Empty)) && get_waited >= T,
+            "get(true, Some({T:?})) on an empty queue gave {get:?} after {get_waited:?}, \
+             expected Err(Empty) once the timeout had passed"
+        );
+        assert!(
+            zero_polls <= 4,
+            "put and get with a timeout of {T:?} called poll(2) {zero_polls} times with a \
+             zero timeout while most of their wait was still ahead: they spun, looking over \
+             and over, instead of sleeping in poll for the time left. Turn the time left \
+             into milliseconds with as_millis() rounded up (as_secs() * 1000 is 0 for any \
+             time under a second)"
+        );
+    }
+}
+
+hidden_test! {
+    /// get(true, Some(t)) measures t from the call, whatever it waits for: here another
+    /// process holds the readers' lock for at least its first 400 ms (that process waits
+    /// in a get of its own, with a 400 ms timeout), and once the lock is free the timed
+    /// get waits for a message only for what is left of t, never for t afresh.
+    fn a_timeout_counts_from_the_call_across_every_wait() {
+        setup();
+        const T: i64 = 1000;
+        const HELD: i64 = 400;
+        let q = IpcQueue::new(4).expect("IpcQueue::new failed");
+        let mut children = Children::new();
+        // The other reader takes the lock no sooner than this.
+        let forked = Instant::now();
+        let reader = children.spawn(|| {
+            get_code(q.get::<String>(true, Some(Duration::from_millis(HELD as u64))), &String::new())
+                as i32
+        });
+        assert!(
+            asleep(reader),
+            "a child's get(true, Some({HELD} ms)) on an empty queue returned at once: with \
+             block = true it waits until the timeout has passed"
+        );
+        // (the first poll's notice, then the largest timeout of any later poll)
+        let mut first: Option<Instant> = None;
+        let mut later: Option<Option<i64>> = None;
+        let q_addr = &q as *const IpcQueue as usize;
+        let ((result, waited), _) = fault::supervised(
+            &POLL_CALLS,
+            |n, _| {
+                if !n.from_caller {
+                    return Reply::Continue;
+                }
+                match first {
+                    None => first = Some(Instant::now()),
+                    Some(_) => {
+                        let timeout = poll_timeout_ms(n);
+                        later = Some(match (later, timeout) {
+                            (Some(None), _) | (_, None) => None,
+                            (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                            (None, Some(b)) => Some(b),
+                        });
+                    }
+                }
+                Reply::Continue
+            },
+            || {
+                // SAFETY: the queue outlives this body, and the test's thread does not
+                // touch it meanwhile (it supervises).
+                let q = unsafe { &*(q_addr as *const IpcQueue) };
+                let called = Instant::now();
+                let result = q.get::<String>(true, Some(Duration::from_millis(T as u64)));
+                (result, called.elapsed())
+            },
+        );
+        let reader_code = children.wait(reader);
+        assert_eq!(
+            reader_code,
+            Some(EMPTY as i32),
+            "the other reader's get(true, Some({HELD} ms)) on the empty queue must give \
+             Err(Empty)"
+        );
+        assert!(
+            matches!(result, Err(QueueError::Empty)) && waited >= Duration::from_millis(T as u64),
+            "get(true, Some({T} ms)) while another process held the readers' lock (for \
+             {HELD} ms at least) gave {result:?} after {waited:?}, expected Err(Empty) once \
+             the timeout had passed"
+        );
+        // A poll after the first one comes once the lock is free: at least HELD ms after
+        // the other reader was forked, and the timed get began after the fork was seen
+        // asleep, by the time of its first poll. So at most T - (HELD - that gap) ms were
+        // left (with 100 ms of slack for the arithmetic of the poll's timeout).
+        let (Some(first), Some(timeout)) = (first, later) else { return };
+        let gap = first.saturating_duration_since(forked).as_millis() as i64;
+        let most = T - (HELD - gap) + 100;
+        if timeout.map_or(true, |ms| ms > most) && most < T {
+            panic!(
+                "get(true, Some({T} ms)): another process held the readers' lock for the \
+                 first {} ms or more; once it had the lock, the get waited for a message with \
+                 poll's timeout {}, where at most {} ms were left. The timeout counts from the \
+                 call: compute one deadline at the start, and give every wait (for the lock, \
+                 then for a message) only the time left until it",
+                HELD - gap,
+                timeout.map_or("-1 (none)".to_string(), |ms| format!("{ms} ms")),
+                T - (HELD - gap)
+            );
+        }
+    }
+}
+
+/// A child that puts a 300 kB message into `q` (of 2 slots), which nobody reads: it takes a
+/// slot and the writers' lock, and stays in the middle of its write until the test gets
+/// the message. Returns its pid once it is asleep there.
+fn writer_in_the_middle(children: &mut Children, q: &IpcQueue) -> Pid {
+    let big = "w".repeat(300_000);
+    let writer = children.spawn(|| put_code(q.put(&big, true, None)) as i32);
+    assert!(
+        asleep(writer),
+        "a child's put of a 300 kB message into an empty queue that nobody reads returned: \
+         the data pipe holds 64 KiB, so the write of the rest must wait for a reader"
+    );
+    writer
+}
+
+/// Gets the writer's 300 kB message, and waits for the writer.
+fn finish_the_writer(children: &mut Children, q: &IpcQueue, writer: Pid) {
+    let got = q.get::<String>(true, None);
+    assert!(
+        matches!(&got, Ok(s) if s.len() == 300_000 && s.bytes().all(|b| b == b'w')),
+        "the parent's get of the child's 300 kB message gave {}",
+        match &got {
+            Ok(s) => format!("Ok(a string of {} bytes)", s.len()),
+            Err(e) => format!("Err({e:?})"),
+        }
+    );
+    assert_eq!(children.wait(writer), Some(0), "the child's put of a 300 kB message");
+}
+
+hidden_test! {
+    /// Another process is in the middle of writing a message larger than the pipe (it
+    /// holds the writers' lock while it waits for a reader): put_nowait, and put with
+    /// block = false, give Err(Full) at once, without waiting for the lock.
+    fn put_nowait_never_waits_for_another_writer() {
+        setup();
+        let q = IpcQueue::new(2).expect("IpcQueue::new failed");
+        let mut children = Children::new();
+        let writer = writer_in_the_middle(&mut children, &q);
+        let situation = "a queue of 2 (1 slot free) while another process is in the middle \
+                         of writing a 300 kB message";
+        must_not_wait(&mut children, "put_nowait(\"x\")", situation, FULL, || {
+            put_code(q.put_nowait("x"))
+        });
+        must_not_wait(&mut children, "put(\"x\", false, Some(3600 s))", situation, FULL, || {
+            put_code(q.put("x", false, Some(HOUR)))
+        });
+        finish_the_writer(&mut children, &q, writer);
+        assert!(
+            matches!(q.get_nowait::<String>(), Err(QueueError::Empty)),
+            "the puts that gave Full added nothing: the queue is empty"
+        );
+    }
+}
+
+hidden_test! {
+    /// A put that gives up (Full) because another process holds the writers' lock gives
+    /// back the slot it took: once that writer is done and its message got, the queue of 2
+    /// is empty, qsize() is 0, and it takes two messages again.
+    fn a_put_that_gives_up_keeps_no_slot() {
+        setup();
+        let q = IpcQueue::new(2).expect("IpcQueue::new failed");
+        let mut children = Children::new();
+        let writer = writer_in_the_middle(&mut children, &q);
+        let situation = "a queue of 2 (1 slot free) while another process is in the middle \
+                         of writing a 300 kB message";
+        must_not_wait(&mut children, "put_nowait(\"x\")", situation, FULL, || {
+            put_code(q.put_nowait("x"))
+        });
+        let timed = children.spawn(|| put_code(q.put("y", true, Some(MS_50))) as i32);
+        assert_eq!(
+            children.wait(timed),
+            Some(FULL as i32),
+            "a child's put(\"y\", true, Some(50 ms)) on {situation}: expected Err(Full) once \
+             the timeout had passed (the writers' lock never came free)"
+        );
+        finish_the_writer(&mut children, &q, writer);
+        let state = (q.qsize(), q.empty(), q.full());
+        let puts = [q.put_nowait("a"), q.put_nowait("b"), q.put_nowait("c")];
+        assert!(
+            state == (0, true, false)
+                && matches!(puts, [Ok(()), Ok(()), Err(QueueError::Full)]),
+            "two puts gave up (Full) while another process was writing; once its message was \
+             got, the queue of 2 had (qsize(), empty(), full()) = {state:?} and three \
+             put_nowait gave {puts:?}; expected (0, true, false) and Ok, Ok, Full. A put that \
+             took a slot and then gives up must give the slot back, or the queue shrinks \
+             for good"
+        );
+    }
+}
+
+hidden_test! {
+    /// A get that finds the queue empty (at once, or after its timeout) frees no slot: only
+    /// a get that has read a whole message gives one back. A queue of 1 then still takes
+    /// one message, not two.
+    fn a_get_that_finds_nothing_frees_no_slot() {
+        setup();
+        let q = IpcQueue::new(1).expect("IpcQueue::new failed");
+        let mut children = Children::new();
+        let getter = children.spawn(|| {
+            let codes = [
+                get_code(q.get_nowait::<u32>(), &0),
+                get_code(q.get::<u32>(true, Some(Duration::from_millis(20))), &0),
+                get_code(q.get::<u32>(false, Some(HOUR)), &0),
+            ];
+            if codes.iter().all(|&c| c == EMPTY) {
+                0
+            } else {
+                1
+            }
+        });
+        assert_eq!(
+            children.wait(getter),
+            Some(0),
+            "a child's get_nowait, get(true, Some(20 ms)) and get(false, Some(3600 s)) on an \
+             empty queue must each give Err(Empty)"
+        );
+        let putter = children.spawn(|| {
+            match (q.put_nowait(&1u32), q.put_nowait(&2u32)) {
+                (Ok(()), Err(QueueError::Full)) => 0,
+                (Ok(()), Ok(())) => 2,
+                _ => 1,
+            }
+        });
+        let code = children.wait(putter);
+        assert_eq!(
+            code,
+            Some(0),
+            "after three gets found the queue of 1 empty, a child's two put_nowait gave {}: \
+             expected Ok, then Full. A get that returns Empty read no message, so it must \
+             not give a slot back (the queue would then hold more than maxsize)",
+            match code {
+                Some(2) => "Ok, Ok",
+                _ => "something else than Ok, Full",
+            }
+        );
+        let state = (q.qsize(), q.empty(), q.full());
+        assert_eq!(
+            state,
+            (1, false, true),
+            "a child put one message into the queue of 1: (qsize(), empty(), full())"
+        );
+        assert_eq!(q.get_nowait::<u32>(), Ok(1), "the parent's get_nowait of the child's message");
+    }
+}

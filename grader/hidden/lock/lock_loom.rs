@@ -14,7 +14,7 @@
 use kata_harness::hidden_test;
 use kata_sync::atomic::{AtomicUsize, Ordering};
 use kata_sync::{model, thread};
-use lock::Lock;
+use lock::{Lock, ReleaseError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -267,6 +267,35 @@ hidden_test! {
                  released it: task 2's acquire returned while lock2 was still locked, and \
                  task 1's release came after it. acquire must wait while the lock is held"
             );
+        });
+    }
+}
+
+hidden_test! {
+    /// Two threads release the same hold at once (the lock was acquired once): exactly one
+    /// release is Ok, the other is Err(ReleaseError), and the lock ends up unlocked.
+    fn two_releases_of_one_hold_one_is_refused() {
+        model(3, || {
+            let lock = Arc::new(Lock::new());
+            acquire_blocking(&lock);
+            let releasers: Vec<_> = (0..2)
+                .map(|_| {
+                    let lock = Arc::clone(&lock);
+                    thread::spawn(move || lock.release())
+                })
+                .collect();
+            let results: Vec<Result<(), ReleaseError>> =
+                releasers.into_iter().map(|r| r.join().unwrap()).collect();
+            let ok = results.iter().filter(|r| matches!(r, Ok(()))).count();
+            let refused = results.iter().filter(|r| matches!(r, Err(ReleaseError))).count();
+            assert!(
+                ok == 1 && refused == 1,
+                "the lock was acquired once, then two threads called release() at the same \
+                 time and got {results:?}: exactly one must be Ok(()) and the other \
+                 Err(ReleaseError), since only one release finds the lock locked. Look at \
+                 the flag and clear it under one hold of its mutex"
+            );
+            assert!(!lock.locked(), "locked() after the lock was released");
         });
     }
 }

@@ -8,10 +8,11 @@
 use kata_harness::hidden_test;
 use lock::{Lock, ReleaseError};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
-use std::thread;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use kata_sync::mpsc;
+use std::sync::{Arc, Barrier};
+use kata_sync::thread;
+use std::time::{Duration, Instant};
 
 /// Shared data that nothing but the student's lock protects: a plain `Cell`, read and
 /// written in two steps, with no synchronisation of its own.
@@ -184,6 +185,194 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// A timed acquire that gives up has waited its whole timeout first, counted from the
+    /// call: never less, sub-second timeouts included (Some(500 ms) is half a second, not
+    /// zero seconds). Checked on the holder's own thread and on two others.
+    fn timed_acquire_waits_out_its_whole_timeout() {
+        let lock = Arc::new(Lock::new());
+        assert!(lock.acquire(true, None), "acquire(true, None) of a free lock");
+        let timed = |lock: &Lock, ms: u64| {
+            let timeout = Duration::from_millis(ms);
+            let called = Instant::now();
+            let got = lock.acquire(true, Some(timeout));
+            (ms, got, called.elapsed())
+        };
+        let mut results: Vec<(u64, bool, Duration)> =
+            [1, 30, 500].iter().map(|&ms| timed(&lock, ms)).collect();
+        let other = Arc::clone(&lock);
+        results.extend(together(2, move |i| timed(&other, [250, 600][i])));
+        for (ms, got, waited) in results {
+            assert!(
+                !got,
+                "acquire(true, Some({ms} ms)) returned true while the lock was held the \
+                 whole time (nobody released it): a timed acquire gives up and returns false"
+            );
+            assert!(
+                waited >= Duration::from_millis(ms),
+                "acquire(true, Some({ms} ms)) of a lock held the whole time returned false \
+                 after only {waited:?}: it must wait the whole timeout, counted from the \
+                 call, before it gives up. (Duration::as_secs() drops the fraction: \
+                 {ms} ms is {} whole seconds.)",
+                ms / 1000
+            );
+        }
+        assert!(lock.locked(), "locked(): the timed-out acquires must leave the lock held");
+        assert_eq!(lock.release(), Ok(()), "release() by the holder after the timeouts");
+    }
+}
+
+hidden_test! {
+    /// Zero and huge timeouts: acquire(true, Some(0)) takes a free lock and gives up at
+    /// once on a held one; acquire(true, Some(Duration::MAX)) is as good as no timeout: it
+    /// takes a free lock, and waits for a held one until it is released.
+    fn zero_and_endless_timeouts() {
+        let lock = Arc::new(Lock::new());
+        assert!(
+            lock.acquire(true, Some(Duration::ZERO)),
+            "acquire(true, Some(Duration::ZERO)) of a free lock returned false: a free lock \
+             is taken whatever the timeout (look at the lock before you look at the clock)"
+        );
+        assert!(
+            !lock.acquire(true, Some(Duration::ZERO)),
+            "acquire(true, Some(Duration::ZERO)) of a held lock returned true: with no time \
+             to wait it must give up at once and return false"
+        );
+        assert_eq!(lock.release(), Ok(()), "release() of the held lock");
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            lock.acquire(true, Some(Duration::MAX))
+        }));
+        assert!(
+            matches!(got, Ok(true)),
+            "acquire(true, Some(Duration::MAX)) of a free lock {}: any Duration is a valid \
+             timeout, and one too long to add to Instant::now() is as good as none \
+             (Instant::checked_add says when that is)",
+            if got.is_err() { "panicked".to_string() } else { format!("returned {got:?}") }
+        );
+        for round in 0..20 {
+            let (about_to_wait, waiting) = mpsc::channel();
+            let other = Arc::clone(&lock);
+            let waiter = thread::spawn(move || {
+                about_to_wait.send(()).unwrap();
+                let got = other.acquire(true, Some(Duration::MAX));
+                (got, if got { other.release() } else { Ok(()) })
+            });
+            waiting.recv().unwrap();
+            // Only a chance for the waiter to be asleep in acquire when the release comes,
+            // never a verdict: either way it must end up with the lock.
+            thread::sleep(Duration::from_millis(2));
+            assert_eq!(lock.release(), Ok(()), "round {round}: release() by the holder");
+            let (got, released) = waiter.join().unwrap_or_else(|_| {
+                panic!(
+                    "round {round}: acquire(true, Some(Duration::MAX)) panicked (its message \
+                     is above): a timeout too long to add to Instant::now() is as good as none"
+                )
+            });
+            assert!(
+                got,
+                "round {round}: acquire(true, Some(Duration::MAX)) returned false, though the \
+                 lock was released soon after the call"
+            );
+            assert_eq!(released, Ok(()), "round {round}: release() by the waiter");
+            assert!(lock.acquire(false, None), "round {round}: acquire(false, None) of the free lock");
+        }
+        assert_eq!(lock.release(), Ok(()), "release() of the held lock");
+    }
+}
+
+hidden_test! {
+    /// 40 threads queue for a held lock, then a 41st calls acquire(true, Some(400 ms)).
+    /// From then on the lock changes hands every 100 ms or more, and each release wakes the
+    /// timed waiter, which finds it taken again: its timeout still counts from the call, so
+    /// it returns (true or false) before the lock has changed hands 16 times (1.6 s).
+    fn timed_acquire_gives_up_however_often_the_lock_changes_hands() {
+        const COMPETITORS: usize = 40;
+        const HOLD: Duration = Duration::from_millis(100);
+        const TIMEOUT: Duration = Duration::from_millis(400);
+        const MOST_HOLDS: usize = 16;
+        let lock = Arc::new(Lock::new());
+        assert!(lock.acquire(true, None), "acquire(true, None) of a free lock");
+        let holds = Arc::new(AtomicUsize::new(0));
+        // Competitors inside at once: more than one means the lock let several in.
+        let inside = Arc::new(AtomicUsize::new(0));
+        let overlaps = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready) = mpsc::channel();
+        let competitors: Vec<_> = (0..COMPETITORS)
+            .map(|_| {
+                let (lock, holds, stop, ready_tx) =
+                    (Arc::clone(&lock), Arc::clone(&holds), Arc::clone(&stop), ready_tx.clone());
+                let (inside, overlaps) = (Arc::clone(&inside), Arc::clone(&overlaps));
+                thread::Builder::new()
+                    .stack_size(128 * 1024)
+                    .spawn(move || -> Result<(), String> {
+                        ready_tx.send(()).unwrap();
+                        loop {
+                            if !lock.acquire(true, None) {
+                                return Err("acquire(true, None) returned false".into());
+                            }
+                            if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                                overlaps.fetch_add(1, Ordering::SeqCst);
+                            }
+                            let quit = stop.load(Ordering::SeqCst);
+                            if !quit {
+                                holds.fetch_add(1, Ordering::SeqCst);
+                                thread::sleep(HOLD);
+                            }
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            lock.release().map_err(|e| {
+                                format!("release() of the lock it held returned Err({e:?})")
+                            })?;
+                            if quit {
+                                return Ok(());
+                            }
+                        }
+                    })
+                    .expect("the test could not start a thread")
+            })
+            .collect();
+        for _ in 0..COMPETITORS {
+            ready.recv().unwrap();
+        }
+        // A chance for the competitors to be asleep in acquire before the timed waiter
+        // comes (never a verdict: a correct lock passes whatever the order).
+        thread::sleep(Duration::from_millis(200));
+        let (lock2, holds2) = (Arc::clone(&lock), Arc::clone(&holds));
+        let waiter = thread::spawn(move || {
+            let got = lock2.acquire(true, Some(TIMEOUT));
+            let during = holds2.load(Ordering::SeqCst);
+            if got {
+                lock2.release().expect("release() by the timed waiter that got the lock");
+            }
+            (got, during)
+        });
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(lock.release(), Ok(()), "release() by the first holder");
+        let (got, during) = waiter.join().expect("the timed waiter panicked");
+        stop.store(true, Ordering::SeqCst);
+        for c in competitors {
+            if let Err(why) = c.join().expect("a competing thread panicked") {
+                panic!("a thread competing for the lock: {why}");
+            }
+        }
+        let overlaps = overlaps.load(Ordering::SeqCst);
+        assert_eq!(
+            overlaps, 0,
+            "{overlaps} times a thread's acquire(true, None) returned true while another \
+             thread held the lock: the lock must let one thread in at a time"
+        );
+        assert!(
+            during <= MOST_HOLDS,
+            "acquire(true, Some(400 ms)) returned {got} only after the lock had changed \
+             hands {during} times, each holder keeping it at least 100 ms: the timed acquire \
+             waited {during}00 ms or more instead of giving up after 400 ms. Every release \
+             wakes the waiter, which finds the lock taken again and waits again: compute the \
+             deadline once, at the call, and wait only for what is left of it, not for the \
+             whole timeout after every wake-up"
+        );
+    }
+}
+
+hidden_test! {
     /// 20 rounds: a thread waits in acquire(true, Some(1 hour)) while the main thread holds
     /// the lock; the main thread releases; the waiter must get the lock, and return true.
     fn timed_acquire_gets_the_lock_once_released() {
@@ -236,27 +425,27 @@ hidden_test! {
     /// released once already, and from another thread too.
     fn releasing_an_unlocked_lock_is_an_error() {
         let lock = Arc::new(Lock::new());
-        assert_eq!(
-            lock.release(),
-            Err(ReleaseError),
-            "release() of a new lock, which nobody acquired, must be Err(ReleaseError) \
-             (Python raises RuntimeError: release unlocked lock)"
+        let first = lock.release();
+        assert!(
+            matches!(first, Err(ReleaseError)),
+            "release() of a new lock, which nobody acquired, returned {first:?}: it must be \
+             Err(ReleaseError) (Python raises RuntimeError: release unlocked lock)"
         );
         assert!(!lock.locked(), "locked() after a refused release()");
         for i in 0..1000 {
             assert!(lock.acquire(false, None), "acquire(false, None) #{i} of a free lock");
             assert_eq!(lock.release(), Ok(()), "release() #{i} of the held lock");
-            assert_eq!(
-                lock.release(),
-                Err(ReleaseError),
-                "a second release() after acquire #{i}: the lock was already unlocked, so \
-                 this must be Err(ReleaseError)"
+            let again = lock.release();
+            assert!(
+                matches!(again, Err(ReleaseError)),
+                "a second release() after acquire #{i} returned {again:?}: the lock was \
+                 already unlocked, so this must be Err(ReleaseError)"
             );
         }
         let other = Arc::clone(&lock);
         let errors = together(4, move |_| other.release());
         assert!(
-            errors.iter().all(|r| *r == Err(ReleaseError)),
+            errors.iter().all(|r| matches!(r, Err(ReleaseError))),
             "4 threads released the unlocked lock and got {errors:?}: every release() of an \
              unlocked lock must be Err(ReleaseError)"
         );

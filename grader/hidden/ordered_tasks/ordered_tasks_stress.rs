@@ -108,7 +108,7 @@ hidden_test! {
     fn thousand_short_runs_side_by_side() {
         let callers: Vec<_> = (0..4)
             .map(|caller| {
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     for run in 0..250 {
                         check(&format!("caller {caller}, run {run}"), 3, &record(3));
                     }

@@ -26,7 +26,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Exit status of a child that came back into the test and was sent away.
 const STRAY_STATUS: i32 = 86;
@@ -554,8 +554,15 @@ hidden_test! {
         let gate = Gate::new();
         let mut p = Process::new(gated(gate.fd(), 5));
         let pid = t.start_child(&mut p, "a process blocked at a gate");
-        for timeout in [Duration::ZERO, Duration::from_millis(20), Duration::from_millis(50)] {
+        for timeout in [
+            Duration::ZERO,
+            Duration::from_millis(20),
+            Duration::from_millis(50),
+            Duration::from_millis(1100),
+        ] {
+            let called = Instant::now();
             let result = t.join(&mut p, Some(timeout));
+            let waited = called.elapsed();
             if let Ok(Some(code)) = result {
                 panic!(
                     "join(Some({timeout:?})) on a child blocked at a gate that was never \
@@ -569,6 +576,13 @@ hidden_test! {
                 Ok(None),
                 "join(Some({timeout:?})) on a child that is blocked reading a pipe must \
                  return Ok(None) once the timeout has passed: the child is still running"
+            );
+            assert!(
+                waited >= timeout,
+                "join(Some({timeout:?})) on a child that is still running returned Ok(None) \
+                 after only {waited:?}: it gave up before its timeout had passed. join waits \
+                 the whole timeout (a child that ends within it is joined); a timeout is not \
+                 whole seconds (as_secs() drops the fraction), nor a count of fixed sleeps"
             );
             match proc_state(pid) {
                 Some((state, ppid)) if ppid == t.me && state != 'Z' => {}
@@ -886,6 +900,160 @@ hidden_test! {
              child {pid} is still a zombie: the drop must reap it"
         );
         drop(Process::new(exits_with(0))); // never started: nothing to do
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// exitcode() looks at the child itself: asked first, before any join or is_alive,
+    /// about a child that has exited, it gives the code and reaps the child.
+    fn exitcode_is_known_as_soon_as_the_child_has_ended() {
+        let t = setup();
+        let mut p = Process::new(exits_with(3));
+        let pid = t.start_child(&mut p, "a process that exits with 3");
+        t.wait_until_ended(pid);
+        let got = p.exitcode();
+        assert!(
+            matches!(got, Some(3)),
+            "the child exited with 3 (it is a zombie, not joined yet) and exitcode() was the \
+             first thing asked: it gave {got:?}, expected Some(3). exitcode() must look at \
+             the child itself (waitpid(pid, WNOHANG)), not only report what join or \
+             is_alive recorded before"
+        );
+        assert!(
+            !still_ours(pid),
+            "exitcode() found the child ended but did not reap it: it is left a zombie"
+        );
+        let joined = t.join(&mut p, None);
+        assert!(
+            matches!(joined, Ok(Some(3))),
+            "join(None) after exitcode() saw the end gave {joined:?}, expected Ok(Some(3))"
+        );
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A child killed by a signal has ended too: before any join, is_alive() is false,
+    /// exitcode() is minus the signal's number, and the child is reaped; join then gives
+    /// the same code.
+    fn a_child_killed_by_a_signal_is_seen_ended_before_join() {
+        let t = setup();
+        let gate = Gate::new();
+        // terminate(), then is_alive() first; SIGKILL from outside, then exitcode() first.
+        for (how, expected) in [("terminate()", -15), ("SIGKILL", -9)] {
+            let mut p = Process::new(blocked_forever(gate.fd()));
+            let pid = t.start_child(&mut p, "a process blocked for good");
+            if expected == -15 {
+                assert!(
+                    matches!(p.terminate(), Ok(())),
+                    "terminate() on a running child"
+                );
+            } else {
+                kill(Pid::from_raw(pid), Signal::SIGKILL)
+                    .expect("the test could not kill its child");
+            }
+            t.wait_until_ended(pid);
+            let (alive, code) = if expected == -15 {
+                let alive = p.is_alive();
+                (alive, p.exitcode())
+            } else {
+                let code = p.exitcode();
+                (p.is_alive(), code)
+            };
+            assert!(
+                !alive && code == Some(expected),
+                "the child was killed by {how} and has ended (a zombie, not joined yet): \
+                 is_alive() gave {alive} and exitcode() {code:?}, expected false and \
+                 Some({expected}). A child killed by a signal has ended as surely as one that \
+                 exited: waitpid(pid, WNOHANG) gives WaitStatus::Signaled for it, and its \
+                 exitcode is minus the signal's number"
+            );
+            assert!(
+                !still_ours(pid),
+                "is_alive()/exitcode() saw the child killed by {how} but did not reap it"
+            );
+            let joined = t.join(&mut p, None);
+            assert!(
+                matches!(joined, Ok(Some(c)) if c == expected),
+                "join(None) on a child killed by {how}, whose end is_alive()/exitcode() had \
+                 already seen, gave {joined:?}, expected Ok(Some({expected})): keep the \
+                 status the look collected"
+            );
+        }
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// A signal that interrupts join(None)'s wait (waitpid fails with EINTR, as when a
+    /// signal handler without SA_RESTART runs) does not end the join: it waits again, and
+    /// returns the child's exit code.
+    fn join_is_not_ended_by_a_signal() {
+        let t = setup();
+        let mut interrupted = 0usize;
+        let (result, _) = kata_testkit::fault::supervised(
+            &[libc::SYS_wait4, libc::SYS_waitid],
+            |n, _| {
+                let options = if n.nr == libc::SYS_wait4 { n.args[2] } else { n.args[3] };
+                if n.from_caller && options & (libc::WNOHANG as u64) == 0 && interrupted < 3 {
+                    interrupted += 1;
+                    kata_testkit::fault::Reply::Fail(Errno::EINTR)
+                } else {
+                    kata_testkit::fault::Reply::Continue
+                }
+            },
+            || {
+                let mut p = Process::new(exits_with(4));
+                if let Err(e) = t.start(&mut p) {
+                    panic!("start() gave Err({e:?}) (\"{e}\")");
+                }
+                p.join(None)
+            },
+        );
+        t.no_strays();
+        assert!(
+            matches!(result, Ok(Some(4))),
+            "join(None) on a child that exits with 4 gave {result:?}, expected Ok(Some(4)); \
+             the test made {interrupted} of its blocking waits fail with EINTR, as a signal \
+             arriving during the wait does. EINTR only says that a signal came: wait again \
+             (the child is still there, unreaped)"
+        );
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// Output the caller wrote before start(), still waiting in its stdout buffers, comes
+    /// out once: start() writes it out before it forks, so the child's copy of the buffer
+    /// is empty, and the child writes out only what its target wrote.
+    fn start_writes_the_callers_pending_output_once() {
+        let t = setup();
+        let pending = kata_testkit::busy::PendingOutput::start("pending;");
+        let mut p = Process::new(exits_with(0));
+        let started = t.start(&mut p);
+        let joined = p.join(None);
+        let out = pending.finish();
+        t.no_strays();
+        assert!(matches!(started, Ok(())), "start() gave {started:?}");
+        assert!(matches!(joined, Ok(Some(0))), "join(None) gave {joined:?}, expected Ok(Some(0))");
+        let n = out.matches("rust:pending;").count();
+        assert_eq!(
+            n,
+            1,
+            "the caller had \"rust:pending;\" waiting in Rust's stdout buffer when it called \
+             start(); it came out {n} times (stdout: {out:?}). The child is a copy of the \
+             caller, buffers included: flush stdout and stderr in start() before the fork, so \
+             that the child's final flush writes out only its own output"
+        );
+        let n = out.matches("c:pending;").count();
+        assert_eq!(
+            n,
+            1,
+            "the caller had \"c:pending;\" waiting in C's stdout buffer when it called \
+             start(); it came out {n} times (stdout: {out:?}): the child must end with _exit, \
+             which flushes nothing of C's"
+        );
         t.finish();
     }
 }

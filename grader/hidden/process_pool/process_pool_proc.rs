@@ -989,3 +989,220 @@ hidden_test! {
         t.finish();
     }
 }
+
+hidden_test! {
+    /// A worker killed while idle, and the next job given before anything else looked at
+    /// the pool: the job crashed nothing and never ran, so it runs on the dead worker's
+    /// replacement and gives its value (a job that cannot be handed over goes back to the
+    /// queue).
+    fn a_job_given_to_a_worker_that_died_idle_runs_on_its_replacement() {
+        let t = setup();
+        let pool = t.pool(1);
+        let _unblock = Unblock;
+        let before = t.real_workers(|| pool.pids(), 1, "right after Pool::new(1, job)");
+        let victim = before[0];
+        kill(Pid::from_raw(victim), Signal::SIGKILL).expect("the test could not kill a worker");
+        wait_until_ended(victim);
+        let result = t.call(|| pool.apply(5));
+        match &result {
+            Ok((pid, 25)) if *pid != victim && *pid != t.me => {}
+            other => panic!(
+                "the pool's only worker ({victim}) was killed while idle, then apply(5) was \
+                 called: it gave {other:?}, expected Ok((the new worker's pid, 25)). The job \
+                 had not run, so its worker's death is not its failure: when a job cannot be \
+                 handed to a worker (the write fails with EPIPE: the worker is gone), reap and \
+                 replace the worker and give the job to the new one"
+            ),
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// The caller has children of its own: two that have ended and wait to be collected,
+    /// one still running. join reaps the pool's workers only (waitpid on their pids) and
+    /// leaves the caller's for the caller.
+    fn join_reaps_only_the_pools_own_workers() {
+        let t = setup();
+        let own = kata_testkit::busy::OwnChildren::new(&[21, 22], 1);
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let result = t.call(|| pool.apply(3));
+        check(result, &pids, 9, "apply(3)");
+        t.call(|| pool.close());
+        let joined = t.call(|| pool.join());
+        own.check("close() and join() of a pool");
+        assert_eq!(joined, Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        t.call(|| drop(pool));
+        drop(own);
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// map hands its jobs to all the workers at once: three jobs that each wait until all
+    /// three have started finish on a pool of 3 (run one after the other, the first would
+    /// wait for ever).
+    fn map_runs_its_jobs_on_all_the_workers_at_once() {
+        let t = setup();
+        let pool = t.pool(3);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 3, "right after Pool::new(3, job)");
+        // If this hangs, the grader's time limit ends it: map ran one job at a time.
+        let results = t.call(|| pool.map(vec![MEET | 3; 3]));
+        match results {
+            Ok(results) => {
+                assert_eq!(results.len(), 3, "map of 3 arguments gave {results:?}");
+                for (i, result) in results.into_iter().enumerate() {
+                    check(Ok(result), &pids, MEET | 3, &format!("map, job {i}"));
+                }
+            }
+            Err(e) => panic!("map of three jobs that meet gave Err({e:?})"),
+        }
+        t.call(|| pool.close());
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// After close, queued jobs still run, even when a worker dies: the worker running a
+    /// job is killed, its job gives WorkerDied, and the dead worker is replaced so that
+    /// the job queued behind it runs.
+    fn a_worker_that_dies_after_close_is_replaced_for_the_queued_jobs() {
+        let t = setup();
+        let pool = t.pool(1);
+        let _unblock = Unblock;
+        let before = t.real_workers(|| pool.pids(), 1, "right after Pool::new(1, job)");
+        let victim = before[0];
+        let running = t.call(|| pool.apply_async(GATED | 1)).expect("apply_async on an open pool");
+        wait_until(|| page().started.load(Ordering::SeqCst) >= 1);
+        let queued = t.call(|| pool.apply_async(5)).expect("apply_async on an open pool");
+        t.call(|| pool.close());
+        kill(Pid::from_raw(victim), Signal::SIGKILL).expect("the test could not kill a worker");
+        wait_until_ended(victim);
+        let first = t.call(|| running.get());
+        assert!(
+            matches!(first, Err(PoolError::WorkerDied { pid, exitcode: -9 }) if pid == victim),
+            "the worker {victim} was killed (SIGKILL) in the middle of its job, after close(): \
+             that job gave {first:?}, expected Err(WorkerDied {{ pid: {victim}, exitcode: -9 }})"
+        );
+        let second = t.call(|| queued.get());
+        match &second {
+            Ok((pid, 25)) if *pid != victim && *pid != t.me => {}
+            other => panic!(
+                "after close(), a job was queued behind the job whose worker was killed; it \
+                 gave {other:?}, expected Ok((a new worker's pid, 25)). close() stops new \
+                 jobs, not queued ones: a worker that dies is replaced as long as jobs wait"
+            ),
+        }
+        assert_eq!(t.call(|| pool.join()), Ok(()), "join() after close()");
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+hidden_test! {
+    /// terminate fails the jobs that had not ended with Terminated, but a job whose result
+    /// had already come back (ready() said so) keeps its value.
+    fn terminate_keeps_the_results_that_had_come_back() {
+        let t = setup();
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let done = t.call(|| pool.apply_async(3)).expect("apply_async on an open pool");
+        let stuck = t.call(|| pool.apply_async(GATED | 2)).expect("apply_async on an open pool");
+        wait_until(|| t.call(|| done.ready()));
+        wait_until(|| page().started.load(Ordering::SeqCst) >= 1);
+        t.call(|| pool.terminate());
+        t.all_reaped(&pids, "terminate()");
+        let got = t.call(|| done.get());
+        match &got {
+            Ok((pid, 9)) if pids.contains(pid) => {}
+            other => panic!(
+                "the result of apply_async(3) had come back (ready() was true) before \
+                 terminate(); then get() gave {other:?}, expected Ok((a worker's pid, 9)). \
+                 terminate stops the jobs that have not ended; a result that is already back \
+                 stays what it was"
+            ),
+        }
+        let got = t.call(|| stuck.get());
+        assert!(
+            matches!(got, Err(PoolError::Terminated)),
+            "a job still running when terminate() came gave {got:?}, expected \
+             Err(Terminated)"
+        );
+        t.call(|| drop(pool));
+        t.finish();
+    }
+}
+
+/// Where the atexit handler below reports a worker that ran it (-1: nowhere).
+static EXIT_MARK_FD: AtomicI32 = AtomicI32::new(-1);
+static REGISTER: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn report_exit_of_a_copy() {
+    let fd = EXIT_MARK_FD.load(Ordering::SeqCst);
+    if fd >= 0 && in_worker() {
+        let pid = my_pid().to_ne_bytes();
+        // SAFETY: writes our own buffer.
+        unsafe { libc::write(fd, pid.as_ptr().cast(), pid.len()) };
+    }
+}
+
+hidden_test! {
+    /// The workers end with _exit: none runs the exit handlers of its copy of the caller,
+    /// nor writes out the caller's pending output a second time (exit() and
+    /// std::process::exit do both).
+    fn workers_skip_the_callers_exit_handlers() {
+        let t = setup();
+        REGISTER.call_once(|| {
+            // SAFETY: the handler only reads atomics and calls getpid and write.
+            let registered = unsafe { libc::atexit(report_exit_of_a_copy) };
+            assert_eq!(registered, 0, "the test could not register its atexit handler");
+        });
+        let (mark_read, mark_write) = nix::unistd::pipe().expect("the test could not create a pipe");
+        EXIT_MARK_FD.store(std::os::fd::AsRawFd::as_raw_fd(&mark_write), Ordering::SeqCst);
+        let pending = kata_testkit::busy::PendingOutput::start("pending;");
+        let pool = t.pool(2);
+        let _unblock = Unblock;
+        let pids = t.real_workers(|| pool.pids(), 2, "right after Pool::new(2, job)");
+        let results = t.call(|| pool.map(0..4));
+        t.call(|| pool.close());
+        let joined = t.call(|| pool.join());
+        t.call(|| drop(pool));
+        let out = pending.finish();
+        EXIT_MARK_FD.store(-1, Ordering::SeqCst);
+        drop(mark_write);
+        let marks = kata_testkit::proc::read_to_end(mark_read);
+        assert!(results.is_ok(), "map(0..4) gave {results:?}");
+        assert_eq!(joined, Ok(()), "join() after close()");
+        t.all_reaped(&pids, "close() and join()");
+        let who: Vec<i32> = marks
+            .chunks_exact(4)
+            .map(|pid| i32::from_ne_bytes(pid.try_into().unwrap()))
+            .collect();
+        assert!(
+            who.is_empty(),
+            "the workers {who:?} ran the caller's atexit handlers when they stopped: they \
+             ended with exit() or std::process::exit, which run the exit-time cleanup of \
+             their copy of the caller once more (buffered output is printed again, files \
+             flushed again); end every worker with kata_sync::process::_exit"
+        );
+        let n = out.matches("c:pending;").count();
+        assert_eq!(
+            n,
+            1,
+            "the caller had \"c:pending;\" waiting in C's stdout buffer when it made the \
+             pool; it came out {n} times (stdout: {out:?}). No worker may write out its copy \
+             of the buffer: end every worker with _exit, which flushes nothing"
+        );
+        t.finish();
+    }
+}

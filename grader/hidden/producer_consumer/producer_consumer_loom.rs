@@ -1,5 +1,6 @@
 //! Hidden loom suite of kata `producer_consumer`: every interleaving of one or two
-//! producers and one or two consumers on a channel of bound 1 or 2.
+//! producers and one or two consumers (two of a kind side by side) on a channel of bound 1
+//! or 2. Results are read by pattern, never through the kata's own `PartialEq`.
 //!
 //! The tests' own data lives in `std::sync::Arc` (only the atomics inside are loom's). A
 //! thread that waits forever inside the channel (a lost wake-up: a consumer never told
@@ -43,10 +44,9 @@ hidden_test! {
             }
             for (i, producer) in producers.into_iter().enumerate() {
                 let sent = producer.join().expect("a producer thread panicked");
-                assert_eq!(
-                    sent,
-                    Ok(()),
-                    "producer #{i}'s send returned Err while the Receiver was alive"
+                assert!(
+                    sent.is_ok(),
+                    "producer #{i}'s send returned {sent:?} while the Receiver was alive"
                 );
             }
             got.sort_unstable();
@@ -80,7 +80,7 @@ hidden_test! {
                 })
                 .collect();
             drop(rx);
-            assert_eq!(tx.send(7), Ok(()), "send with two Receivers alive");
+            assert!(tx.send(7).is_ok(), "send with two Receivers alive returned Err");
             drop(tx);
             let got: Vec<i32> = consumers
                 .into_iter()
@@ -122,6 +122,45 @@ hidden_test! {
 }
 
 hidden_test! {
+    /// Two producers send 1 item each into a channel of bound 1 that already holds one;
+    /// the consumer looks at len() before each recv: a sender woken for the free place
+    /// must look again (the other may have filled it), so the queue never holds 2.
+    fn two_senders_never_overfill_a_bound_of_1() {
+        model(3, || {
+            let (tx, rx) = channel(1);
+            assert!(tx.send(0).is_ok(), "send into an empty channel of bound 1 returned Err");
+            let producers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|item| {
+                    let tx = tx.clone();
+                    thread::spawn(move || tx.send(item).is_ok())
+                })
+                .collect();
+            drop(tx);
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                let len = rx.len();
+                assert!(
+                    len <= 1,
+                    "two producers were sending into a channel of bound 1, and it held {len} \
+                     items: a sender woken for a free place must look again, in a `while` \
+                     loop, since the other sender may have taken the place first"
+                );
+                match rx.recv() {
+                    Ok(item) => got.push(item),
+                    Err(_) => panic!("{EARLY_END}"),
+                }
+            }
+            for p in producers {
+                assert!(p.join().expect("a producer thread panicked"), "a send returned Err while the Receiver was alive");
+            }
+            got.sort_unstable();
+            assert_eq!(got, [0, 1, 2], "three items were sent; the consumer got {got:?}");
+        });
+    }
+}
+
+hidden_test! {
     /// One producer sends 1 then 2 into a channel of bound 2: they come out 1, then 2.
     fn one_producers_items_arrive_in_order() {
         model(2, || {
@@ -135,9 +174,8 @@ hidden_test! {
             let second = rx.recv();
             producer.join().expect("the producer thread panicked");
             assert!(first.is_ok() && second.is_ok(), "{EARLY_END}");
-            assert_eq!(
-                (first, second),
-                (Ok(1), Ok(2)),
+            assert!(
+                matches!((first, second), (Ok(1), Ok(2))),
                 "one producer sent 1 then 2; they were received in the other order: the \
                  channel is a FIFO queue (push at the back, take from the front), so each \
                  producer's items arrive in the order it sent them"
@@ -152,7 +190,7 @@ hidden_test! {
     fn dropping_the_receiver_wakes_a_blocked_sender() {
         model(2, || {
             let (tx, rx) = channel(1);
-            assert_eq!(tx.send(1), Ok(()), "send into an empty channel of bound 1");
+            assert!(tx.send(1).is_ok(), "send into an empty channel of bound 1 returned Err");
             let sender = thread::spawn(move || tx.send(2));
             drop(rx);
             match sender.join().expect("the sending thread panicked") {
@@ -166,6 +204,68 @@ hidden_test! {
                     panic!("send(2) failed but gave back {other}, not the item it was sent")
                 }
             }
+        });
+    }
+}
+
+hidden_test! {
+    /// A channel of bound 1 is full; two senders wait in send; the only Receiver is
+    /// dropped: both must wake up and get their own items back. (Waking one sender is not
+    /// enough, and a sender that looks only at the room, not at the receivers, sleeps on.)
+    fn dropping_the_receiver_wakes_both_blocked_senders() {
+        model(2, || {
+            let (tx, rx) = channel(1);
+            assert!(tx.send(0).is_ok(), "send into an empty channel of bound 1 returned Err");
+            let senders: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|item| {
+                    let tx = tx.clone();
+                    thread::spawn(move || (item, tx.send(item)))
+                })
+                .collect();
+            drop(tx);
+            drop(rx);
+            for sender in senders {
+                match sender.join().expect("a sending thread panicked") {
+                    (item, Err(SendError(back))) if back == item => {}
+                    (item, Err(SendError(back))) => panic!(
+                        "send({item}) failed but gave back {back}, not the item it was sent"
+                    ),
+                    (item, Ok(())) => panic!(
+                        "send({item}) into a full channel of bound 1 returned Ok although \
+                         nobody ever received: send waits while the queue is full, and once \
+                         the last Receiver is gone gives the item back in \
+                         Err(SendError(item))"
+                    ),
+                }
+            }
+        });
+    }
+}
+
+hidden_test! {
+    /// A channel of bound 1 is full and a producer waits in send; the consumer takes the
+    /// item with try_recv (Python's get_nowait), then waits in recv: the take made room,
+    /// so it must wake the producer, whose item the recv then gets.
+    fn try_recv_wakes_a_blocked_sender() {
+        model(2, || {
+            let (tx, rx) = channel(1);
+            assert!(tx.send(1).is_ok(), "send into an empty channel of bound 1 returned Err");
+            let producer = thread::spawn(move || tx.send(2).is_ok());
+            let first = rx.try_recv();
+            assert!(
+                matches!(first, Ok(1)),
+                "try_recv() on a channel holding 1 returned {first:?}, expected Ok(1)"
+            );
+            let second = rx.recv();
+            assert!(
+                matches!(second, Ok(2)),
+                "a producer was sending 2; recv() returned {second:?}: {EARLY_END}"
+            );
+            assert!(
+                producer.join().expect("the producer thread panicked"),
+                "send(2) returned Err while the Receiver was alive"
+            );
         });
     }
 }

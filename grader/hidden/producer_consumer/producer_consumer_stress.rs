@@ -9,11 +9,16 @@
 
 use crossbeam::channel as reference;
 use kata_harness::hidden_test;
-use producer_consumer::{channel, run, Receiver, SendError, Sender, TryRecvError, TrySendError};
+use kata_testkit::threads::{panic_message, within};
+use producer_consumer::{
+    channel, run, Receiver, RecvError, RunError, SendError, Sender, TryRecvError, TrySendError,
+};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::thread;
+use kata_sync::thread;
 
 const EARLY_END: &str = "recv() returned Err(RecvError) before every item had arrived: recv \
     may return Err only once every Sender is gone AND every queued item has been received \
@@ -280,11 +285,12 @@ hidden_test! {
              {most}. send must wait while the queue holds `bound` items (in a `while` loop \
              on a condvar) until a receiver takes one"
         );
-        assert_eq!(
-            rx.try_recv(),
-            Err(TryRecvError::Disconnected),
+        let last = rx.try_recv();
+        assert!(
+            matches!(last, Err(TryRecvError::Disconnected)),
             "every item was received and every Sender is gone: the channel is closed, and \
-             try_recv() must say Disconnected (not Empty: nothing can ever come again)"
+             try_recv() must say Err(Disconnected) (not Empty: nothing can ever come again); \
+             it said {last:?}"
         );
     }
 }
@@ -335,11 +341,12 @@ hidden_test! {
         for p in producers {
             p.join().expect("a producer thread panicked");
         }
-        assert_eq!(
-            rx.try_recv(),
-            Err(TryRecvError::Disconnected),
+        let last = rx.try_recv();
+        assert!(
+            matches!(last, Err(TryRecvError::Disconnected)),
             "every item was received and every Sender is gone: the channel is closed, and \
-             try_recv() must say Disconnected (not Empty: nothing can ever come again)"
+             try_recv() must say Err(Disconnected) (not Empty: nothing can ever come again); \
+             it said {last:?}"
         );
     }
 }
@@ -539,6 +546,291 @@ hidden_test! {
                  {sent} sends returned Ok: only {BOUND} items fit; the others must wait, and \
                  return Err(SendError(item)) when the last Receiver is dropped"
             );
+        }
+    }
+}
+
+hidden_test! {
+    /// Items sent before the last Sender was dropped are all still received, by recv and by
+    /// try_recv, before either says the channel is closed; a Receiver that is not the last
+    /// keeps the channel open for the senders; once the last Receiver is gone, try_send says
+    /// Disconnected(item) even on a full channel, and send gives the item back.
+    fn a_closed_channel_is_drained_first() {
+        let (tx, rx) = channel(3);
+        for i in 1..=3 {
+            assert!(tx.send(i).is_ok(), "send({i}) into a channel of bound 3 returned Err");
+        }
+        drop(tx);
+        let first = rx.try_recv();
+        assert!(
+            matches!(first, Ok(1)),
+            "three items were sent, then the only Sender was dropped; try_recv() returned \
+             {first:?}, expected Ok(1): a closed channel still hands out what it holds, and \
+             says Disconnected only once it is empty (crossbeam's try_recv does the same)"
+        );
+        let second = rx.recv();
+        assert!(matches!(second, Ok(2)), "then recv() returned {second:?}, expected Ok(2): {EARLY_END}");
+        let third = rx.try_recv();
+        assert!(matches!(third, Ok(3)), "then try_recv() returned {third:?}, expected Ok(3)");
+        let end = rx.try_recv();
+        assert!(
+            matches!(end, Err(TryRecvError::Disconnected)),
+            "the closed channel is empty now: try_recv() must say Err(Disconnected), it said \
+             {end:?}"
+        );
+        let end = rx.recv();
+        assert!(
+            matches!(end, Err(RecvError)),
+            "the closed channel is empty now: recv() must say Err(RecvError), it said {end:?}"
+        );
+
+        let (tx, rx) = channel(1);
+        let spare = rx.clone();
+        drop(rx);
+        assert!(
+            tx.send(10).is_ok(),
+            "send(10) while a clone of the Receiver is alive returned Err: the channel closes \
+             for the senders only when the last Receiver goes"
+        );
+        let full = tx.try_send(11);
+        assert!(
+            matches!(full, Err(TrySendError::Full(11))),
+            "try_send(11) on a full channel of bound 1 with a Receiver alive returned {full:?}, \
+             expected Err(Full(11))"
+        );
+        drop(spare);
+        let gone = tx.try_send(12);
+        assert!(
+            matches!(gone, Err(TrySendError::Disconnected(12))),
+            "try_send(12) on a full channel whose Receivers are all gone returned {gone:?}: \
+             Disconnected is looked at first (as crossbeam does): expected \
+             Err(Disconnected(12)), the item given back"
+        );
+        let gone = tx.send(13);
+        assert!(
+            matches!(gone, Err(SendError(13))),
+            "send(13) on a full channel whose Receivers are all gone returned {gone:?}: \
+             expected Err(SendError(13)) at once, the item given back"
+        );
+    }
+}
+
+hidden_test! {
+    /// channel(0) panics (a queue that can hold nothing); run with 0 consumers is
+    /// Err(NoConsumers), and with bound 0 Err(ZeroBound), before any item is taken.
+    fn a_bound_or_consumer_count_of_0_is_refused() {
+        let made = catch_unwind(|| {
+            let (tx, _rx) = channel::<u8>(0);
+            tx.capacity()
+        });
+        assert!(
+            made.is_err(),
+            "channel::<u8>(0) returned a channel (capacity() = {:?}) instead of panicking: a \
+             channel's bound must be at least 1 (crossbeam's bounded(0) is no unbounded queue \
+             either)",
+            made.ok()
+        );
+        let taken = Arc::new(AtomicBool::new(false));
+        let producer = {
+            let taken = Arc::clone(&taken);
+            std::iter::from_fn(move || {
+                taken.store(true, Ordering::SeqCst);
+                None::<u32>
+            })
+        };
+        let refused = within(Duration::from_secs(10), move || {
+            run(vec![producer], 0, 2, |_: &u32| {})
+        });
+        match refused {
+            None => panic!(
+                "run(.., consumers = 0, bound = 2) had not returned 10 s later: with no \
+                 consumer it must refuse at once with Err(NoConsumers)"
+            ),
+            Some(Err(RunError::NoConsumers)) => {}
+            Some(other) => panic!(
+                "run(.., consumers = 0, bound = 2) returned {other:?}: expected \
+                 Err(NoConsumers), since nobody would ever take an item"
+            ),
+        }
+        let refused = within(Duration::from_secs(10), || run(vec![vec![1u32, 2]], 2, 0, |_: &u32| {}));
+        match refused {
+            None => panic!(
+                "run(.., consumers = 2, bound = 0) had not returned 10 s later: it must refuse \
+                 at once with Err(ZeroBound)"
+            ),
+            Some(Err(RunError::ZeroBound)) => {}
+            Some(other) => panic!(
+                "run(.., consumers = 2, bound = 0) returned {other:?}: expected \
+                 Err(ZeroBound), a queue that can hold nothing"
+            ),
+        }
+        assert!(
+            !taken.load(Ordering::SeqCst),
+            "run(.., consumers = 0, ..) took an item from a producer before refusing: refuse \
+             before anything starts"
+        );
+    }
+}
+
+/// The payloads of consume's deliberate panics.
+const CONSUME_FAILS: &str = "consume fails on purpose";
+
+/// What consume reports when it runs on the thread that called run.
+const ON_CALLER: &str = "consume ran on the thread that called run: run starts a thread for \
+    every producer and every consumer, and a consumer's panic reaches the caller only \
+    through run, once the other threads have stopped";
+
+/// Fails (with ON_CALLER) when consume runs on the caller's thread.
+fn assert_on_a_consumer_thread(caller: thread::ThreadId) {
+    if thread::current().id() == caller {
+        std::panic::resume_unwind(Box::new(ON_CALLER));
+    }
+}
+
+hidden_test! {
+    /// consume panics on one item (with a &str payload, then with a String): run panics on
+    /// the caller's thread with that very payload, not a panic of its own.
+    fn run_passes_on_the_panic_of_consume() {
+        let caller = thread::current().id();
+        for round in 0..10u32 {
+            let caught = catch_unwind(AssertUnwindSafe(|| {
+                run(vec![0..30u32, 100..130], 1, 2, move |item: &u32| {
+                    assert_on_a_consumer_thread(caller);
+                    if *item == 7 + round {
+                        std::panic::resume_unwind(Box::new(CONSUME_FAILS));
+                    }
+                })
+            }));
+            let payload = match caught {
+                Err(payload) => payload,
+                Ok(got) => panic!(
+                    "round {round}: consume panicked on item {}, yet run returned {:?} instead \
+                     of panicking",
+                    7 + round,
+                    got.map(|lists| lists.iter().map(Vec::len).sum::<usize>())
+                ),
+            };
+            assert!(
+                payload.downcast_ref::<&str>() == Some(&CONSUME_FAILS),
+                "round {round}: consume panicked with the &str {CONSUME_FAILS:?}; the caller of \
+                 run caught a panic with the payload {:?} instead. Keep the payload that \
+                 join() gives in Err, and raise it again with std::panic::resume_unwind(payload) \
+                 once every thread has stopped (unwrap() on the join result makes a new \
+                 panic and loses the payload)",
+                panic_message(payload.as_ref())
+            );
+        }
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            run(vec![vec![1u32, 2, 3]], 1, 1, move |item: &u32| {
+                assert_on_a_consumer_thread(caller);
+                if *item == 2 {
+                    std::panic::resume_unwind(Box::new(format!("consume fails on item {item}")));
+                }
+            })
+        }));
+        let payload = caught.expect_err("consume panicked on item 2, yet run returned");
+        assert!(
+            payload.downcast_ref::<String>().map(String::as_str) == Some("consume fails on item 2"),
+            "consume panicked with the String \"consume fails on item 2\"; the caller of run \
+             caught {:?} instead: the very payload must come through, a String as a String",
+            panic_message(payload.as_ref())
+        );
+    }
+}
+
+hidden_test! {
+    /// 20 rounds: two consumers each take one item; the consumer of item 0 panics once the
+    /// other has started on item 1, which takes a while. When run's panic reaches the
+    /// caller, the other consumer must have finished: run waits for every thread first.
+    fn run_panics_only_once_every_thread_has_stopped() {
+        for round in 0..20 {
+            let started = Arc::new(AtomicUsize::new(0));
+            let finished = Arc::new(AtomicBool::new(false));
+            let caught = {
+                let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+                // The producer ends (and drops its Sender) only once both consumers have
+                // taken their item (a bounded wait), so the test does not hang on how a
+                // closed channel is drained.
+                let producer = {
+                    let started = Arc::clone(&started);
+                    let mut items = vec![0u32, 1].into_iter();
+                    std::iter::from_fn(move || {
+                        let item = items.next();
+                        if item.is_none() {
+                            for _ in 0..2_000 {
+                                if started.load(Ordering::SeqCst) >= 2 {
+                                    break;
+                                }
+                                thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                        item
+                    })
+                };
+                catch_unwind(AssertUnwindSafe(move || {
+                    run(vec![producer], 2, 2, move |item: &u32| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        if *item == 0 {
+                            // Wait (a bounded while) until the other consumer is busy with
+                            // item 1, then fail.
+                            for _ in 0..2_000 {
+                                if started.load(Ordering::SeqCst) >= 2 {
+                                    break;
+                                }
+                                thread::sleep(Duration::from_millis(1));
+                            }
+                            std::panic::resume_unwind(Box::new(CONSUME_FAILS));
+                        }
+                        // Item 1 takes a while (never a verdict: a correct run waits for it
+                        // however long it takes).
+                        thread::sleep(Duration::from_millis(30));
+                        finished.store(true, Ordering::SeqCst);
+                    })
+                }))
+            };
+            let done_when_caught = finished.load(Ordering::SeqCst);
+            assert!(caught.is_err(), "round {round}: consume panicked on item 0, yet run returned");
+            assert!(
+                done_when_caught,
+                "round {round}: consume panicked on item 0 while another consumer was still \
+                 working on item 1; run's panic reached the caller before that consumer had \
+                 finished. Join every thread first, keep the first panic's payload, and raise \
+                 it once all have stopped"
+            );
+        }
+    }
+}
+
+hidden_test! {
+    /// run with one consumer whose consume panics at once, and one producer with far more
+    /// items than the bound: once the consumer is gone the producer's send fails and it
+    /// stops, so run ends (with the consumer's panic) instead of waiting forever.
+    fn run_ends_when_every_consumer_has_panicked() {
+        let outcome = within(Duration::from_secs(20), || {
+            let caller = thread::current().id();
+            catch_unwind(AssertUnwindSafe(|| {
+                run(vec![0..1_000u32], 1, 2, move |_: &u32| {
+                    assert_on_a_consumer_thread(caller);
+                    std::panic::resume_unwind(Box::new(CONSUME_FAILS))
+                })
+            }))
+            .map(|got| got.map(|lists| lists.len()))
+        });
+        match outcome {
+            None => panic!(
+                "run(vec![0..1000], 1 consumer, bound 2), whose only consumer panics on its first \
+                 item, had not returned 20 s later: once every consumer is gone, nobody takes \
+                 items, so the producer's send must fail (the last Receiver is gone: run must \
+                 not keep one of its own) and the producer stop"
+            ),
+            Some(Ok(got)) => panic!(
+                "run's only consumer panicked, yet run returned {got:?} instead of panicking"
+            ),
+            Some(Err(payload)) => assert!(
+                payload.downcast_ref::<&str>() == Some(&CONSUME_FAILS),
+                "run's only consumer panicked with {CONSUME_FAILS:?}; the caller caught {:?}",
+                panic_message(payload.as_ref())
+            ),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use kata_harness::hidden_test;
 use race::{count_in_parallel, Counter, TicketOffice};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 /// Runs `threads` threads that start together and returns what each returned.
@@ -19,7 +20,7 @@ fn together<T: Send + 'static>(
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (work, start) = (Arc::clone(&work), Arc::clone(&start));
-            std::thread::spawn(move || {
+            kata_sync::thread::spawn(move || {
                 start.wait();
                 work()
             })
@@ -35,6 +36,18 @@ hidden_test! {
     /// count_in_parallel(4, 2 500 000): ten million increments, none lost.
     fn ten_million_increments() {
         let got = count_in_parallel(4, 2_500_000);
+        for (threads, each) in [(0, 1000), (1, 0), (1, 1000)] {
+            let few = count_in_parallel(threads, each);
+            assert_eq!(
+                few,
+                threads as u64 * each,
+                "count_in_parallel({threads}, {each}) returned {few}: `threads` threads each \
+                 call increment `per_thread` times, so the count is exactly threads x \
+                 per_thread ({}). Only the threads count_in_parallel starts may count: the \
+                 calling thread starts and joins them, and adds nothing itself",
+                threads as u64 * each
+            );
+        }
         assert_eq!(
             got, 10_000_000,
             "4 threads x 2500000 increments gave {got}: {} increments were lost \
@@ -59,14 +72,82 @@ hidden_test! {
     }
 }
 
+hidden_test! {
+    /// Four threads started together increment one Counter three million times each while
+    /// a fifth reads get() over and over: no read is ever smaller than one before it (get()
+    /// is the count, never a "busy" answer), and the final count is exact.
+    fn get_never_goes_back_while_others_count() {
+        const WRITERS: usize = 4;
+        const EACH: u64 = 3_000_000;
+        let counter = Arc::new(Counter::new());
+        counter.increment();
+        let start = Arc::new(Barrier::new(WRITERS + 1));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (counter, start, finished) =
+                    (Arc::clone(&counter), Arc::clone(&start), Arc::clone(&finished));
+                kata_sync::thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..EACH {
+                        counter.increment();
+                    }
+                    finished.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        // This thread reads until every writer has finished (and once more after that).
+        start.wait();
+        let (mut reads, mut backwards, mut example, mut highest) = (0u64, 0u64, None, 0);
+        loop {
+            let all_done = finished.load(Ordering::SeqCst) == WRITERS;
+            let now = counter.get();
+            reads += 1;
+            if now < highest {
+                backwards += 1;
+                example.get_or_insert((highest, now));
+            }
+            highest = highest.max(now);
+            if all_done {
+                break;
+            }
+        }
+        for w in writers {
+            w.join().expect("a counting thread panicked");
+        }
+        if let Some((before, after)) = example {
+            panic!(
+                "while {WRITERS} threads incremented a Counter (which started at 1), get() \
+                 went backwards {backwards} times in {reads} reads (for instance {after} \
+                 after {before}): get() must return the count, which only ever grows, never \
+                 a stand-in (such as 0) while another thread is busy with the counter, and no \
+                 increment may be lost"
+            );
+        }
+        let got = counter.get();
+        let want = 1 + WRITERS as u64 * EACH;
+        assert_eq!(
+            got, want,
+            "a Counter at 1, then {WRITERS} threads x {EACH} increments, gave {got}: \
+             increments were lost"
+        );
+    }
+}
+
+/// How many more sales each window tries once every window has been refused: all must be
+/// refused, while the other windows are being refused at the same moment.
+const AFTER_SOLD_OUT: u64 = 250_000;
+
 /// `rounds` times, `windows` windows started together sell `tickets` tickets until the
-/// office refuses: each round must sell exactly `tickets`, leave none, and refuse one more.
+/// office refuses, then (once all have been refused) try `AFTER_SOLD_OUT` more sales each:
+/// each round must sell exactly `tickets`, leave none, and refuse one more.
 /// (Many rounds, not one long sell-out: on a crowded machine the windows may share one
 /// core, and each round's start makes them race again.)
 fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
     for round in 0..rounds {
         let office = Arc::new(TicketOffice::new(tickets));
         let shared = Arc::clone(&office);
+        let all_refused = Arc::new(Barrier::new(windows));
         let sold: u64 = together(windows, move || {
             // No window can rightly sell more than there are: an office that sells on
             // past zero fails here rather than selling until the time limit.
@@ -74,11 +155,26 @@ fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
             while sold <= tickets && shared.sell() {
                 sold += 1;
             }
+            // Once every window has been refused, the office is sold out: a sale on an
+            // empty office must change nothing, not even for a moment (a window that takes
+            // a ticket first and puts it back when there was none lets another window sell
+            // the ticket that is not there).
+            all_refused.wait();
+            for _ in 0..AFTER_SOLD_OUT {
+                if shared.sell() {
+                    sold += 1;
+                }
+            }
             sold
         })
         .into_iter()
         .sum();
-        assert_eq!(sold, tickets, "round {round}: {windows} windows sold {sold} tickets out of {tickets}");
+        assert_eq!(
+            sold, tickets,
+            "round {round}: {windows} windows sold {sold} tickets out of {tickets} (each \
+             window sold until the office refused, then tried {AFTER_SOLD_OUT} more sales, \
+             which must all be refused)"
+        );
         assert_eq!(office.left(), 0, "round {round}: left() once every window saw the office sold out");
         assert!(!office.sell(), "round {round}: the sold-out office sold one more ticket");
         assert_eq!(office.left(), 0, "round {round}: left() after a refused sale");
@@ -86,14 +182,16 @@ fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
 }
 
 hidden_test! {
-    /// Sixteen sell-outs of a million tickets by eight windows.
+    /// Sixteen sell-outs of a million tickets by eight windows, each window then trying
+    /// 250 000 more sales of the sold-out office.
     fn eight_windows_never_oversell() {
         sell_outs(16, 8, 1_000_000);
     }
 }
 
 hidden_test! {
-    /// Twenty-four sell-outs of a million tickets by four windows. (Rounds of 100 000 were
+    /// Twenty-four sell-outs of a million tickets by four windows, each window then trying
+    /// 250 000 more sales of the sold-out office. (Rounds of 100 000 were
     /// too short: each fits in one time slice, and on a crowded machine a racy office
     /// once survived 101 of them in a row.)
     fn many_sell_outs() {

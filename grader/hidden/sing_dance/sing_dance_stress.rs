@@ -15,7 +15,7 @@ use sing_dance::{dance, run_both, sing};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use kata_sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -37,7 +37,11 @@ impl Partner {
     fn meet(&mut self) -> bool {
         let _ = self.arrived.send(());
         if self.together {
-            self.together = self.other.recv_timeout(MEET_FALLBACK).is_ok();
+            self.together = kata_sync::hang::waiting_for_others(
+                "for the other task to arrive (run_both must run the two tasks at the same time)",
+                || self.other.recv_timeout(MEET_FALLBACK),
+            )
+            .is_ok();
         }
         self.together
     }
@@ -87,16 +91,6 @@ fn quietly<R>(f: impl FnOnce() -> R) -> R {
     let result = f();
     QUIET.store(false, Ordering::SeqCst);
     result
-}
-
-fn text_of(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else {
-        "(a payload that is not text)".to_string()
-    }
 }
 
 hidden_test! {
@@ -176,11 +170,43 @@ hidden_test! {
 /// What run_both gave back to the caller of a duet: its results, or its panic.
 type Outcome = Result<(u8, u8), Box<dyn Any + Send>>;
 
-/// Runs a duet where task `a` (if `a_panics`) or task `b` panics with `message` right
-/// after the meeting. Returns whether both met, and what run_both gave back.
-fn duet_with_a_panic(a_panics: bool, message: &'static str) -> (bool, Outcome) {
-    // Each task reports its meeting on a channel, so the verdict is read even if run_both
-    // returned before a task did; a task that never ran drops its sender unsent.
+/// True if both tasks ran and met each other.
+fn both_met(met_a: &Receiver<bool>, met_b: &Receiver<bool>) -> bool {
+    let a = met_a.recv() == Ok(true);
+    let b = met_b.recv() == Ok(true);
+    a && b
+}
+
+/// What the test can tell about a payload, for messages.
+fn describe(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        format!("the &'static str {s:?}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("the String {s:?}")
+    } else if let Some(injury) = payload.downcast_ref::<Injury>() {
+        format!("{injury:?}")
+    } else if payload.is::<Box<dyn Any + Send>>() {
+        "a Box<dyn Any + Send> (the payload boxed a second time: panic_any(payload) wraps \
+         it again, resume_unwind(payload) hands it on as it is)"
+            .to_string()
+    } else {
+        "a payload of some other type".to_string()
+    }
+}
+
+/// A payload that is neither a &str nor a String, as `panic_any` can raise.
+#[derive(Debug, PartialEq)]
+struct Injury {
+    who: char,
+    beat: u32,
+}
+
+/// A duet whose tasks meet, then run `a_then` and `b_then` (which may panic). Returns
+/// whether both met, and what run_both gave back.
+fn duet(
+    a_then: impl FnOnce() -> u8 + Send + 'static,
+    b_then: impl FnOnce() -> u8 + Send + 'static,
+) -> (bool, Outcome) {
     let (met_a_tx, met_a) = channel();
     let (met_b_tx, met_b) = channel();
     let (mut pa, mut pb) = partners();
@@ -189,17 +215,11 @@ fn duet_with_a_panic(a_panics: bool, message: &'static str) -> (bool, Outcome) {
             run_both(
                 move || {
                     let _ = met_a_tx.send(pa.meet());
-                    if a_panics {
-                        panic_quietly(message);
-                    }
-                    1u8
+                    a_then()
                 },
                 move || {
                     let _ = met_b_tx.send(pb.meet());
-                    if !a_panics {
-                        panic_quietly(message);
-                    }
-                    2u8
+                    b_then()
                 },
             )
         }))
@@ -207,45 +227,126 @@ fn duet_with_a_panic(a_panics: bool, message: &'static str) -> (bool, Outcome) {
     (both_met(&met_a, &met_b), outcome)
 }
 
-/// True if both tasks ran and met each other.
-fn both_met(met_a: &Receiver<bool>, met_b: &Receiver<bool>) -> bool {
-    let a = met_a.recv() == Ok(true);
-    let b = met_b.recv() == Ok(true);
-    a && b
-}
-
-fn check_panic_reached_the_caller(task: &str, a_panics: bool, message: &'static str) {
-    let (met, outcome) = duet_with_a_panic(a_panics, message);
+/// The payload run_both's caller got from a duet where `task` panicked with `what`.
+fn payload_of(task: &str, what: &str, (met, outcome): (bool, Outcome)) -> Box<dyn Any + Send> {
     assert!(met, "{ONE_AFTER_THE_OTHER}");
     match outcome {
         Ok(results) => panic!(
-            "task {task} panicked with {message:?}, yet run_both returned {results:?}: a \
-             task's panic must reach run_both's caller"
+            "task {task} panicked with {what}, yet run_both returned {results:?}: a task's \
+             panic must reach run_both's caller"
         ),
-        Err(payload) => {
-            let got = text_of(payload.as_ref());
+        Err(payload) => payload,
+    }
+}
+
+const HAND_IT_ON: &str = "run_both must hand the task's own payload on untouched: \
+    std::panic::resume_unwind(payload) does; unwrap(), expect(), panic!(\"{msg}\") and \
+    panic_any(payload) each raise a new payload instead";
+
+hidden_test! {
+    /// Task a panics with a &'static str (`panic!("a literal")`): run_both's caller gets
+    /// that very &'static str.
+    fn panic_in_a_reaches_the_caller() {
+        const MESSAGE: &str = "the singer lost her voice";
+        let payload = payload_of(
+            "a",
+            "panic!(\"the singer lost her voice\")",
+            duet(|| panic!("the singer lost her voice"), || 2),
+        );
+        assert!(
+            payload.downcast_ref::<&'static str>() == Some(&MESSAGE),
+            "task a called panic!(\"{MESSAGE}\"), whose payload is a &'static str, but \
+             run_both's caller got {}: {HAND_IT_ON}",
+            describe(payload.as_ref())
+        );
+    }
+}
+
+hidden_test! {
+    /// Task b panics with a String made at run time: run_both's caller gets that String.
+    fn panic_in_b_reaches_the_caller() {
+        let beat = std::hint::black_box(3u32);
+        let message = format!("the dancer twisted his ankle at beat {beat}");
+        let expected = message.clone();
+        let payload = payload_of(
+            "b",
+            &format!("the String {message:?}"),
+            duet(|| 1, move || std::panic::panic_any(message)),
+        );
+        assert!(
+            payload.downcast_ref::<String>() == Some(&expected),
+            "task b panicked with the String {expected:?}, but run_both's caller got {}: \
+             {HAND_IT_ON}",
+            describe(payload.as_ref())
+        );
+    }
+}
+
+hidden_test! {
+    /// A task panics with a payload of its own type (`panic_any(value)`), first a, then
+    /// b: run_both's caller gets that value, as it is.
+    fn any_panic_payload_reaches_the_caller_untouched() {
+        for (task, who) in [("a", 'a'), ("b", 'b')] {
+            let injury = move || -> u8 { std::panic::panic_any(Injury { who, beat: 7 }) };
+            let outcome = if who == 'a' { duet(injury, || 2) } else { duet(|| 1, injury) };
+            let payload = payload_of(task, "panic_any(Injury { .. })", outcome);
             assert!(
-                got.contains(message),
-                "task {task} panicked with {message:?}, but run_both's caller got a panic \
-                 saying {got:?}: the task's own message was lost. Hand the payload that \
-                 join() gave you on with std::panic::resume_unwind, instead of unwrap() or \
-                 expect() on the join result"
+                payload.downcast_ref::<Injury>() == Some(&Injury { who, beat: 7 }),
+                "task {task} called panic_any(Injury {{ who: {who:?}, beat: 7 }}), but \
+                 run_both's caller got {}: {HAND_IT_ON}",
+                describe(payload.as_ref())
             );
         }
     }
 }
 
-hidden_test! {
-    /// Task a panics: run_both's caller gets that panic, with a's own message.
-    fn panic_in_a_reaches_the_caller() {
-        check_panic_reached_the_caller("a", true, "the singer lost her voice");
+/// Sends on `tx` when dropped: in a panicking task, once its panic is under way.
+struct SayWhenUnwinding(Option<Sender<()>>);
+
+impl Drop for SayWhenUnwinding {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
 hidden_test! {
-    /// Task b panics: run_both's caller gets that panic, with b's own message.
-    fn panic_in_b_reaches_the_caller() {
-        check_panic_reached_the_caller("b", false, "the dancer twisted his ankle");
+    /// Both tasks panic, a after b, then b after a: run_both's caller gets a's payload
+    /// both times, whichever panicked first.
+    fn both_panic_and_a_s_payload_wins() {
+        for a_first in [false, true] {
+            let (first_tx, first_rx) = channel::<()>();
+            // The task that goes second waits until the other's panic is under way (or
+            // gives up after MEET_FALLBACK, when the tasks do not run at the same time).
+            let first = move |who: char| -> u8 {
+                let _say = SayWhenUnwinding(Some(first_tx));
+                std::panic::panic_any(Injury { who, beat: 1 })
+            };
+            let second = move |who: char| -> u8 {
+                let _ = kata_sync::hang::waiting_for_others(
+                    "for the other task's panic (run_both must run the two tasks at the same time)",
+                    || first_rx.recv_timeout(MEET_FALLBACK),
+                );
+                std::panic::panic_any(Injury { who, beat: 2 })
+            };
+            let outcome = if a_first {
+                duet(move || first('a'), move || second('b'))
+            } else {
+                duet(move || second('a'), move || first('b'))
+            };
+            let order = if a_first { "a, then b" } else { "b, then a" };
+            let payload = payload_of("a", "panic_any(Injury { who: 'a', .. })", outcome);
+            let want = Injury { who: 'a', beat: if a_first { 1 } else { 2 } };
+            assert!(
+                payload.downcast_ref::<Injury>() == Some(&want),
+                "both tasks panicked ({order}), with Injury {{ who: 'a', .. }} and Injury \
+                 {{ who: 'b', .. }}, and run_both's caller got {}: when both panic, a's \
+                 payload is the one handed on, whichever came first (join both, then look \
+                 at a's result before b's). {HAND_IT_ON}",
+                describe(payload.as_ref())
+            );
+        }
     }
 }
 

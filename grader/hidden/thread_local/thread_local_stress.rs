@@ -8,24 +8,26 @@
 
 use kata_harness::hidden_test;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Sender};
+use kata_sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
-use std::thread::JoinHandle;
+use kata_sync::thread::JoinHandle;
+use kata_testkit::threads::panic_message;
 use thread_local::{current, process_student, process_thread, with_context, Context};
 
-/// Three calls deep, and none of them is given the student.
-fn school() -> Option<Context> {
+/// Three calls deep, and none of them is given the student: the current student's name
+/// (read from the context's public field, never through the kata's own `PartialEq`).
+fn school() -> Option<String> {
     class()
 }
-fn class() -> Option<Context> {
+fn class() -> Option<String> {
     desk()
 }
-fn desk() -> Option<Context> {
-    current()
+fn desk() -> Option<String> {
+    current().map(|ctx| ctx.student)
 }
 
-fn student(name: &str) -> Option<Context> {
-    Some(Context::new(name))
+fn student(name: &str) -> Option<String> {
+    Some(name.to_string())
 }
 
 /// Panics without calling the panic hook, so the test's own verdict is the one reported.
@@ -45,7 +47,7 @@ struct Worker {
 impl Worker {
     fn new() -> Worker {
         let (jobs, queue) = channel::<Job>();
-        let thread = std::thread::spawn(move || {
+        let thread = kata_sync::thread::spawn(move || {
             for job in queue {
                 let _ = catch_unwind(AssertUnwindSafe(job));
             }
@@ -90,7 +92,7 @@ hidden_test! {
                 .into_iter()
                 .map(|(thread, name)| {
                     let both_in = Arc::clone(&both_in);
-                    std::thread::Builder::new()
+                    kata_sync::thread::Builder::new()
                         .name(thread.to_string())
                         .spawn(move || {
                             let together = with_context(Context::new(name), || {
@@ -136,7 +138,7 @@ hidden_test! {
         let threads: Vec<_> = (0..THREADS)
             .map(|t| {
                 let all_in = Arc::clone(&all_in);
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     let mut wrong = Vec::new();
                     for round in 0..ROUNDS {
                         let name = format!("student {t}.{round}");
@@ -177,7 +179,7 @@ hidden_test! {
         let inside = Arc::new(Barrier::new(2));
         let holder = {
             let inside = Arc::clone(&inside);
-            std::thread::spawn(move || {
+            kata_sync::thread::spawn(move || {
                 with_context(Context::new("Alice"), || {
                     inside.wait(); // Alice is set
                     inside.wait(); // the newcomer has looked
@@ -185,7 +187,7 @@ hidden_test! {
             })
         };
         inside.wait();
-        let seen = std::thread::spawn(|| (current(), process_student()))
+        let seen = kata_sync::thread::spawn(|| (current().map(|ctx| ctx.student), process_student()))
             .join()
             .expect("the new thread panicked");
         inside.wait();
@@ -204,7 +206,7 @@ hidden_test! {
     /// Nested with_context calls: the inner context lasts exactly as long as the inner
     /// call, then the outer one is back; after the outermost, there is none.
     fn the_inner_context_gives_way_to_the_outer_one() {
-        std::thread::spawn(|| {
+        kata_sync::thread::spawn(|| {
             let value = with_context(Context::new("Alice"), || {
                 assert_eq!(school(), student("Alice"), "inside with_context(\"Alice\")");
                 let inner = with_context(Context::new("Bob"), || {
@@ -230,7 +232,7 @@ hidden_test! {
                 42
             });
             assert_eq!(value, 42, "with_context returns what its closure returned");
-            let after = current();
+            let after = school();
             assert_eq!(
                 after,
                 None,
@@ -304,5 +306,72 @@ hidden_test! {
         );
         let last = worker.run(school).expect("the job does not panic");
         assert_eq!(last, None, "after the last job's with_context, current() was {last:?}");
+    }
+}
+
+/// A panic payload of a type of the test's own.
+#[derive(Debug, PartialEq)]
+struct Oops(u32);
+
+hidden_test! {
+    /// f panics inside with_context, on a thread that catches it: the caller gets f's very
+    /// panic, its payload unchanged (a &str stays a &str, a String a String, an Oops an
+    /// Oops), and the thread's previous context is back.
+    fn the_panic_of_f_reaches_the_caller_unchanged() {
+        kata_sync::thread::spawn(|| {
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Alice"), || -> () {
+                    std::panic::resume_unwind(Box::new("boom in f"))
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<&str>() == Some(&"boom in f"),
+                "f panicked with the &str \"boom in f\"; the caller of with_context caught a \
+                 panic whose payload is {:?} instead. with_context must let f's panic through \
+                 unchanged: restore the context in a guard's Drop (which runs while the panic \
+                 unwinds), or catch it and raise it again with std::panic::resume_unwind(payload) \
+                 (never panic!/panic_any with it, which wraps it in a new panic)",
+                panic_message(payload.as_ref())
+            );
+            let after = school();
+            assert_eq!(
+                after,
+                None,
+                "f panicked inside with_context(\"Alice\") and the caller caught it; then \
+                 current() gave {after:?}: the previous context (none) must be back"
+            );
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Bob"), || -> () {
+                    std::panic::resume_unwind(Box::new(format!("boom number {}", 2)))
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<String>().map(String::as_str) == Some("boom number 2"),
+                "f panicked with the String \"boom number 2\"; the caller caught a panic whose \
+                 payload is {:?}: a String payload must stay a String",
+                panic_message(payload.as_ref())
+            );
+            let caught = catch_unwind(|| {
+                with_context(Context::new("Carol"), || {
+                    with_context(Context::new("Dave"), || -> () {
+                        std::panic::resume_unwind(Box::new(Oops(7)))
+                    })
+                })
+            });
+            let payload = caught.expect_err("f panicked, so with_context must panic too");
+            assert!(
+                payload.downcast_ref::<Oops>() == Some(&Oops(7)),
+                "f panicked with a value of the test's own type, Oops(7), inside two nested \
+                 with_context calls; the caller caught a panic whose payload is not that \
+                 Oops(7) ({}): any payload must come through unchanged",
+                panic_message(payload.as_ref())
+            );
+            let after = school();
+            assert_eq!(after, None, "after nested with_context calls that panicked, current() gave {after:?}");
+        })
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
     }
 }

@@ -10,6 +10,7 @@
 #![cfg(loom)]
 
 use kata_harness::hidden_test;
+use kata_testkit::{assert_matches, share};
 use kata_sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kata_sync::{model, thread};
 use std::sync::Arc;
@@ -170,7 +171,7 @@ hidden_test! {
             }
             pool.close();
             let joined = pool.join();
-            assert_eq!(joined, Ok(()), "join() after close() must return Ok(())");
+            assert_matches!(joined, Ok(()), "join() after close() must return Ok(())");
             let done = done.load(Ordering::SeqCst);
             assert_eq!(
                 done, 2,
@@ -179,9 +180,8 @@ hidden_test! {
                  returns after the workers have drained the queue and exited"
             );
             assert!(!on_caller.load(Ordering::SeqCst), "execute: {ON_CALLER}");
-            assert_eq!(
-                pool.execute(|| {}),
-                Err(PoolError::Closed),
+            assert_matches!(
+                pool.execute(|| {}), Err(PoolError::Closed),
                 "execute after close() must be refused with Closed"
             );
             drop(pool);
@@ -208,11 +208,11 @@ hidden_test! {
                 })
                 .collect();
             pool.terminate();
-            assert!(
-                matches!(pool.apply_async(|| 0), Err(PoolError::Closed)),
+            assert_matches!(
+                pool.apply_async(|| 0), Err(PoolError::Closed),
                 "apply_async after terminate() must be refused with Closed"
             );
-            assert_eq!(pool.join(), Ok(()), "join() after terminate() must return Ok(())");
+            assert_matches!(pool.join(), Ok(()), "join() after terminate() must return Ok(())");
             drop(pool);
             for (i, result) in results.into_iter().enumerate() {
                 if !result.ready() {
@@ -254,9 +254,8 @@ hidden_test! {
         model(2, || {
             let pool = ThreadPool::new(1).expect("ThreadPool::new(1) on a fresh pool");
             let joined = pool.join();
-            assert_eq!(
-                joined,
-                Err(PoolError::StillRunning),
+            assert_matches!(
+                joined, Err(PoolError::StillRunning),
                 "join() before close() or terminate() must return Err(StillRunning) at \
                  once (the workers of an open pool never exit)"
             );
@@ -289,11 +288,39 @@ hidden_test! {
             }
             let caller = thread::current();
             let after = pool.apply(move || on_worker(&caller));
-            assert_eq!(
-                after,
-                Ok(true),
+            assert_matches!(
+                after, Ok(true),
                 "after a job panicked, the pool's only worker must still run jobs: catch \
                  the panic on the worker (catch_unwind) so that it survives"
+            );
+            drop(pool);
+        });
+    }
+}
+
+hidden_test! {
+    /// A job queued with execute panics: no result reports it, but its worker must live
+    /// on: the pool's only worker then runs the next job.
+    fn a_panicking_execute_job_keeps_its_worker() {
+        model_with_panicking_jobs(2, || {
+            let pool = ThreadPool::new(1).expect("ThreadPool::new(1) on a fresh pool");
+            let caller = thread::current();
+            assert_matches!(
+                pool.execute(move || {
+                    if on_worker(&caller) {
+                        panic_quietly();
+                    }
+                }),
+                Ok(()),
+                "execute on an open pool"
+            );
+            let caller = thread::current();
+            assert_matches!(
+                pool.apply(move || on_worker(&caller)),
+                Ok(true),
+                "after a job queued with execute() panicked, the pool's only worker must \
+                 still run jobs: every job runs under catch_unwind on the worker, whichever \
+                 call queued it"
             );
             drop(pool);
         });
@@ -306,17 +333,76 @@ hidden_test! {
         model(2, || {
             let pool = ThreadPool::new(2).expect("ThreadPool::new(2) on a fresh pool");
             pool.close();
-            assert_eq!(
-                pool.join(),
-                Ok(()),
+            assert_matches!(
+                pool.join(), Ok(()),
                 "join() after close() must return Ok(())"
             );
-            assert_eq!(
-                pool.execute(|| {}),
-                Err(PoolError::Closed),
+            assert_matches!(
+                pool.execute(|| {}), Err(PoolError::Closed),
                 "execute after close() and join() must be refused with Closed"
             );
             drop(pool);
+        });
+    }
+}
+
+hidden_test! {
+    /// Two idle workers, then terminate: both must wake up and exit, or join waits forever.
+    fn terminate_wakes_every_idle_worker() {
+        model(2, || {
+            let pool = ThreadPool::new(2).expect("ThreadPool::new(2) on a fresh pool");
+            pool.terminate();
+            assert_matches!(pool.join(), Ok(()), "join() after terminate() must return Ok(())");
+            assert_matches!(
+                pool.execute(|| {}),
+                Err(PoolError::Closed),
+                "execute after terminate() and join() must be refused with Closed"
+            );
+            drop(pool);
+        });
+    }
+}
+
+hidden_test! {
+    /// One queued job, close, then two threads call join at once: neither join may return
+    /// before the worker has run the job and exited.
+    fn two_joins_at_once_both_wait_for_the_workers() {
+        model(2, || {
+            let pool = share!(ThreadPool::new(1).expect("ThreadPool::new(1) on a fresh pool"), "ThreadPool");
+            let done = Arc::new(AtomicBool::new(false));
+            let ran_on_worker = Arc::new(AtomicBool::new(false));
+            {
+                let (done, ran_on_worker) = (Arc::clone(&done), Arc::clone(&ran_on_worker));
+                let caller = thread::current();
+                pool.execute(move || {
+                    ran_on_worker.store(on_worker(&caller), Ordering::SeqCst);
+                    done.store(true, Ordering::SeqCst);
+                })
+                .expect("execute on an open pool");
+            }
+            pool.close();
+            let other = {
+                let (pool, done) = (pool.clone(), Arc::clone(&done));
+                thread::spawn(move || {
+                    let joined = pool.join();
+                    (joined.is_ok(), done.load(Ordering::SeqCst))
+                })
+            };
+            let joined = pool.join();
+            let done_here = done.load(Ordering::SeqCst);
+            let (other_ok, done_there) = other.join().expect("the other joining thread panicked");
+            assert!(ran_on_worker.load(Ordering::SeqCst), "execute: {ON_CALLER}");
+            assert!(
+                joined.is_ok() && other_ok,
+                "join() after close() must return Ok(()) in both threads that call it"
+            );
+            assert!(
+                done_here && done_there,
+                "two threads called join() after close(), and one of them returned before the \
+                 queued job had run: join waits until every worker has exited, in every thread \
+                 that calls it (a join that finds the handles already taken by another join \
+                 must still wait for those workers)"
+            );
         });
     }
 }

@@ -5,10 +5,12 @@
 //! it returns at once instead of waiting for jobs that could never join it.
 
 use kata_harness::hidden_test;
+use kata_testkit::{assert_matches, share};
+use kata_testkit::threads::{together, within, Gate};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::thread::{self, ThreadId};
+use kata_sync::thread::{self, ThreadId};
 use std::time::Duration;
 use thread_pool::{PoolError, ThreadPool};
 
@@ -179,9 +181,8 @@ hidden_test! {
             })
             .collect();
         for result in results {
-            assert_eq!(
-                result.get(),
-                Ok(true),
+            assert_matches!(
+                result.get(), Ok(true),
                 "after 100 panicking jobs, {WORKERS} jobs that must all run at once on the \
                  {WORKERS} workers did not all succeed"
             );
@@ -199,8 +200,8 @@ hidden_test! {
 hidden_test! {
     /// ThreadPool::new(0) is Err(ZeroWorkers); new(n) for n in 1..=4 has n workers.
     fn zero_workers_is_an_error() {
-        assert!(
-            matches!(ThreadPool::new(0), Err(PoolError::ZeroWorkers)),
+        assert_matches!(
+            ThreadPool::new(0), Err(PoolError::ZeroWorkers),
             "ThreadPool::new(0) must be Err(ZeroWorkers): a pool without workers would \
              accept jobs and never run them"
         );
@@ -217,7 +218,7 @@ hidden_test! {
     fn closed_after_close_and_after_terminate() {
         for ending in ["close", "terminate"] {
             let pool = pool(2);
-            assert_eq!(pool.execute(|| {}), Ok(()), "execute on an open pool");
+            assert_matches!(pool.execute(|| {}), Ok(()), "execute on an open pool");
             if ending == "close" {
                 pool.close();
             } else {
@@ -228,20 +229,19 @@ hidden_test! {
                 let ran = Arc::clone(&ran);
                 pool.execute(move || ran.store(true, Ordering::SeqCst))
             };
-            assert_eq!(
-                refused,
-                Err(PoolError::Closed),
+            assert_matches!(
+                refused, Err(PoolError::Closed),
                 "execute after {ending}() must be refused with Err(Closed)"
             );
             let refused = {
                 let ran = Arc::clone(&ran);
                 pool.apply_async(move || ran.store(true, Ordering::SeqCst))
             };
-            assert!(
-                matches!(refused, Err(PoolError::Closed)),
+            assert_matches!(
+                refused, Err(PoolError::Closed),
                 "apply_async after {ending}() must be refused with Err(Closed)"
             );
-            assert_eq!(pool.join(), Ok(()), "join() after {ending}()");
+            assert_matches!(pool.join(), Ok(()), "join() after {ending}()");
             drop(pool);
             assert!(
                 !ran.load(Ordering::SeqCst),
@@ -256,9 +256,8 @@ hidden_test! {
     fn apply_after_close_is_closed() {
         let pool = pool(2);
         let caller = thread::current().id();
-        assert_eq!(
-            pool.apply(move || on_worker(caller)),
-            Ok(true),
+        assert_matches!(
+            pool.apply(move || on_worker(caller)), Ok(true),
             "apply on an open pool must run the job on a worker and return its value"
         );
         pool.close();
@@ -267,12 +266,11 @@ hidden_test! {
             let ran = Arc::clone(&ran);
             pool.apply(move || ran.store(true, Ordering::SeqCst))
         };
-        assert_eq!(
-            refused,
-            Err(PoolError::Closed),
+        assert_matches!(
+            refused, Err(PoolError::Closed),
             "apply after close() must be refused with Err(Closed)"
         );
-        assert_eq!(pool.join(), Ok(()), "join() after close()");
+        assert_matches!(pool.join(), Ok(()), "join() after close()");
         drop(pool);
         assert!(!ran.load(Ordering::SeqCst), "a job refused by apply after close() ran anyway");
     }
@@ -377,14 +375,14 @@ hidden_test! {
             .collect();
         pool.terminate();
         release.wait(); // let the two running jobs finish
-        assert_eq!(pool.join(), Ok(()), "join() after terminate()");
+        assert_matches!(pool.join(), Ok(()), "join() after terminate()");
         drop(pool);
         for (i, result) in holding.into_iter().enumerate() {
-            assert_eq!(
+            assert_matches!(
                 result.get(),
-                Ok(i),
+                Ok(v) if v == i,
                 "a job that was already running when terminate() was called must finish \
-                 and give its value"
+                 and give its value Ok({i})"
             );
         }
         for (i, result) in queued.into_iter().enumerate() {
@@ -400,11 +398,214 @@ hidden_test! {
                  the pool its AsyncResult is still not ready: get() would wait forever. A \
                  dropped job's result must become Err(Closed)"
             );
-            assert_eq!(
-                result.get(),
-                Err(PoolError::Closed),
+            assert_matches!(
+                result.get(), Err(PoolError::Closed),
                 "the result of queued job #{i}, dropped by terminate()"
             );
+        }
+    }
+}
+
+hidden_test! {
+    /// A job held on a worker: ready() is false while it runs; once it has finished,
+    /// three threads ask ready() on the same result a million times each, at once, and it
+    /// must say true every time (ready never waits for the job, and a busy lock is no
+    /// reason to say false).
+    fn ready_never_lies_about_a_finished_job() {
+        const POLLERS: usize = 3;
+        const POLLS: usize = 1_000_000;
+        let pool = pool(2);
+        let caller = thread::current().id();
+        let gate = Arc::new(Gate::new());
+        let _open_at_the_end = Gate::open_on_drop(&gate);
+        let result = {
+            let gate = Arc::clone(&gate);
+            pool.apply_async(move || {
+                if !on_worker(caller) {
+                    return false;
+                }
+                gate.wait();
+                true
+            })
+            .expect("apply_async on an open pool")
+        };
+        assert!(
+            !result.ready(),
+            "ready() returned true while the job was still held inside its body: a result is \
+             ready only once its job has finished"
+        );
+        gate.open();
+        let result = share!(result, "AsyncResult");
+        let finished = within(Duration::from_secs(20), {
+            let result = result.clone();
+            move || {
+                while !result.ready() {
+                    thread::yield_now();
+                }
+            }
+        });
+        if finished.is_none() {
+            panic!("the job's gate was opened, yet ready() was still false 20 s later");
+        }
+        let lies: Vec<usize> = {
+            let result = result.clone();
+            together(POLLERS, move |_| (0..POLLS).filter(|_| !result.ready()).count())
+        };
+        let lies: usize = lies.iter().sum();
+        assert!(
+            lies == 0,
+            "the job had finished and ready() had said so; then {POLLERS} threads asked \
+             ready() {POLLS} times each, at once, and {lies} answers were false: once the job \
+             has finished, ready() is true every time it is asked (take the slot's lock and \
+             look: a lock that another thread holds for a moment is no reason to say false)"
+        );
+        let result = result.try_unwrap().expect("the pollers are done with the result");
+        assert_matches!(result.get(), Ok(true), "get() of the job that ran on a worker");
+        drop(pool);
+    }
+}
+
+hidden_test! {
+    /// 30 jobs queued with execute panic on 3 workers; then 3 jobs that must all run at once
+    /// (a Barrier of 3) still all succeed: no panicking job ended its worker.
+    fn panicking_execute_jobs_keep_every_worker() {
+        const WORKERS: usize = 3;
+        let pool = pool(WORKERS);
+        let caller = thread::current().id();
+        for _ in 0..30 {
+            assert_matches!(
+                pool.execute(move || {
+                    if on_worker(caller) {
+                        panic_quietly();
+                    }
+                }),
+                Ok(()),
+                "execute on an open pool"
+            );
+        }
+        let meet = Arc::new(Barrier::new(WORKERS));
+        let results: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let meet = Arc::clone(&meet);
+                pool.apply_async(move || {
+                    if !on_worker(caller) {
+                        return false;
+                    }
+                    meet.wait();
+                    true
+                })
+                .expect("apply_async on an open pool after jobs panicked")
+            })
+            .collect();
+        let got = within(Duration::from_secs(20), move || {
+            results.into_iter().map(|r| r.get()).collect::<Vec<_>>()
+        });
+        let Some(got) = got else {
+            panic!(
+                "after 30 jobs queued with execute() panicked, {WORKERS} jobs that must all run \
+                 at once on the {WORKERS} workers had not finished 20 s later: a panicking job \
+                 ended its worker. Run every job under catch_unwind on the worker, whichever \
+                 call (execute, apply, apply_async) queued it"
+            );
+        };
+        for r in got {
+            assert_matches!(r, Ok(true), "a job meeting the others at a barrier, after 30 panicking jobs");
+        }
+        drop(pool);
+    }
+}
+
+hidden_test! {
+    /// 40 rounds: a pool of 4 workers runs one round of jobs, goes idle, then is closed
+    /// (even rounds) or terminated (odd rounds): join returns, since every idle worker is
+    /// woken and exits.
+    fn an_idle_pool_closed_or_terminated_joins() {
+        for round in 0..40 {
+            let ending = if round % 2 == 0 { "close" } else { "terminate" };
+            let joined = within(Duration::from_secs(20), move || {
+                let pool = pool(4);
+                let caller = thread::current().id();
+                let results: Vec<_> = (0..4)
+                    .map(|_| pool.apply_async(move || on_worker(caller)).expect("apply_async"))
+                    .collect();
+                let on_workers = results.into_iter().all(|r| matches!(r.get(), Ok(true)));
+                // Only a chance for the workers to be asleep again, never a verdict.
+                thread::sleep(Duration::from_millis(2));
+                if round % 2 == 0 {
+                    pool.close();
+                } else {
+                    pool.terminate();
+                }
+                let joined = pool.join();
+                std::mem::forget(pool);
+                (on_workers, joined)
+            });
+            let Some((on_workers, joined)) = joined else {
+                panic!(
+                    "round {round}: an idle pool of 4 workers, {ending}(), then join(): join \
+                     had not returned 20 s later. {ending} must wake every idle worker \
+                     (notify_all), so that each one sees the pool is no longer open and exits"
+                );
+            };
+            assert!(on_workers, "apply_async: {ON_CALLER}");
+            assert_matches!(joined, Ok(()), "round {round}: join() after {ending}()");
+        }
+    }
+}
+
+hidden_test! {
+    /// 10 rounds: a job is held on one of 2 workers, the pool is closed, and two threads
+    /// call join at once; when each join returns, the job must have finished.
+    fn two_joins_at_once_both_wait_for_the_workers() {
+        for round in 0..10 {
+            let pool = share!(pool(2), "ThreadPool");
+            let gate = Arc::new(Gate::new());
+            let _open_at_the_end = Gate::open_on_drop(&gate);
+            let finished = Arc::new(AtomicBool::new(false));
+            let on_caller = Arc::new(AtomicBool::new(false));
+            let caller = thread::current().id();
+            {
+                let (gate, finished) = (Arc::clone(&gate), Arc::clone(&finished));
+                let on_caller = Arc::clone(&on_caller);
+                assert_matches!(
+                    pool.execute(move || {
+                        if on_worker(caller) {
+                            gate.wait();
+                        } else {
+                            on_caller.store(true, Ordering::SeqCst);
+                        }
+                        finished.store(true, Ordering::SeqCst);
+                    }),
+                    Ok(()),
+                    "execute on an open pool"
+                );
+            }
+            assert!(!on_caller.load(Ordering::SeqCst), "execute: {ON_CALLER}");
+            pool.close();
+            let joiners: Vec<_> = (0..2)
+                .map(|_| {
+                    let (pool, finished) = (pool.clone(), Arc::clone(&finished));
+                    thread::spawn(move || {
+                        let joined = pool.join();
+                        (joined.is_ok(), finished.load(Ordering::SeqCst))
+                    })
+                })
+                .collect();
+            // Only a chance for a join that does not wait to return early, never a verdict.
+            thread::sleep(Duration::from_millis(30));
+            gate.open();
+            for joiner in joiners {
+                let (ok, finished_then) = joiner.join().expect("a joining thread panicked");
+                assert!(ok, "round {round}: join() after close() returned Err");
+                assert!(
+                    finished_then,
+                    "round {round}: two threads called join() after close() while a job was \
+                     still running, and one join returned before the job had finished: join \
+                     waits until every worker has exited, in every thread that calls it (a \
+                     join that finds the handles taken by the other join must still wait)"
+                );
+            }
+            drop(pool);
         }
     }
 }

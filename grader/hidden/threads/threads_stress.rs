@@ -14,7 +14,7 @@ use kata_harness::hidden_test;
 use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use kata_sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use threads::{Handle, ThreadGroup};
@@ -58,9 +58,10 @@ fn start(
 
 fn wait_for_arrivals(arrivals: &Receiver<()>, count: usize) {
     for _ in 0..count {
-        arrivals
-            .recv_timeout(HANG_FALLBACK)
-            .expect("a started thread never began to run its body");
+        kata_sync::hang::waiting_for_others("for a started thread to begin its body", || {
+            arrivals.recv_timeout(HANG_FALLBACK)
+        })
+        .expect("a started thread never began to run its body");
     }
 }
 
@@ -311,6 +312,106 @@ hidden_test! {
     }
 }
 
+hidden_test! {
+    /// Thread-1 .. Thread-4 run, held at gates; Thread-1 ends, then Thread-3: each leaves
+    /// the list, and the others keep their places in start order (the list is not
+    /// shuffled when a thread leaves); a thread started afterwards is Thread-5, at the end.
+    fn the_list_keeps_start_order_when_an_early_thread_ends() {
+        let group = leaked_group();
+        let (arrived, arrivals) = channel();
+        let mut gates = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let (open, body) = gated(&arrived);
+            gates.push(Some(open));
+            handles.push(Some(start(group, None, body)));
+        }
+        wait_for_arrivals(&arrivals, 4);
+        let mut end = |i: usize| {
+            drop(gates[i].take());
+            join(handles[i].take().expect("each thread is ended once"));
+        };
+        end(0);
+        let listed = group.enumerate();
+        assert_eq!(
+            listed,
+            ["MainThread", "Thread-2", "Thread-3", "Thread-4"],
+            "Thread-1 .. Thread-4 were started in that order, then Thread-1 ended and was \
+             joined: enumerate() gave {listed:?}. The others stay in start order when a \
+             thread leaves (remove its entry in place, do not move the last one into its \
+             slot)"
+        );
+        end(2);
+        let listed = group.enumerate();
+        assert_eq!(
+            listed,
+            ["MainThread", "Thread-2", "Thread-4"],
+            "then Thread-3 ended too: enumerate() gave {listed:?}"
+        );
+        let (open5, body5) = gated(&arrived);
+        let fifth = start(group, None, body5);
+        wait_for_arrivals(&arrivals, 1);
+        let listed = group.enumerate();
+        assert_eq!(
+            listed,
+            ["MainThread", "Thread-2", "Thread-4", "Thread-5"],
+            "a fifth unnamed thread started after Thread-1 and Thread-3 had ended: \
+             enumerate() gave {listed:?}. Numbers keep counting up (never reused), and a new \
+             thread comes last"
+        );
+        drop(open5);
+        join(fifth);
+        end(1);
+        end(3);
+        assert_eq!(group.enumerate(), ["MainThread"], "every thread has ended and was joined");
+    }
+}
+
+hidden_test! {
+    /// Two helper threads call join_all() on one group while its thread is held at a gate;
+    /// when it ends, both join_alls return (the thread's leaving wakes every waiter).
+    fn two_join_alls_at_once_both_return() {
+        for round in 0..10 {
+            let group = Arc::new(ThreadGroup::new());
+            let (arrived, arrivals) = channel();
+            let (open, body) = gated(&arrived);
+            let handle = start(&group, None, body);
+            wait_for_arrivals(&arrivals, 1);
+            let (returned, returns) = channel();
+            for _ in 0..2 {
+                let (group, returned) = (Arc::clone(&group), returned.clone());
+                kata_sync::thread::spawn(move || {
+                    group.join_all();
+                    let _ = returned.send(group.active_count());
+                });
+            }
+            // Only a chance for both to be waiting already, never a verdict.
+            std::thread::sleep(Duration::from_millis(5));
+            drop(open);
+            for n in 0..2 {
+                match kata_sync::hang::waiting_for_others("for the thread that waits for the group", || {
+                    returns.recv_timeout(HANG_FALLBACK)
+                }) {
+                    Ok(count) => assert_eq!(
+                        count, 1,
+                        "round {round}: join_all() returned while active_count() was {count}"
+                    ),
+                    Err(_) => panic!(
+                        "round {round}: two threads called join_all() while the group's only \
+                         thread ran; it ended, yet {} of the two join_all calls had not \
+                         returned 10 s later: a thread's leaving must wake every thread \
+                         waiting in join_all (notify_all), not one",
+                        2 - n
+                    ),
+                }
+            }
+            join(handle);
+            // The helpers hold the group in an Arc: leak it, in case one still waits.
+            std::mem::forget(group);
+        }
+    }
+}
+
 /// Three threads held at gates; `wait_for_all` (join_all, or dropping the group) runs on
 /// a helper thread. Thread-1 and Thread-2 are let go and joined; with Thread-3 still
 /// blocked, `wait_for_all` must not have returned. Then Thread-3 is let go, and
@@ -340,7 +441,7 @@ fn check_waits_for_every_thread(
     wait_for_arrivals(&arrivals, 3);
     let (returned, returns) = channel();
     let seen_done = Arc::clone(&done);
-    std::thread::spawn(move || {
+    kata_sync::thread::spawn(move || {
         wait_for_all(group);
         let snapshot: Vec<bool> = seen_done.iter().map(|d| d.load(Ordering::SeqCst)).collect();
         let _ = returned.send(snapshot);
@@ -358,7 +459,9 @@ fn check_waits_for_every_thread(
         );
     }
     drop(open_third);
-    match returns.recv_timeout(HANG_FALLBACK) {
+    match kata_sync::hang::waiting_for_others("for the thread that waits for the group", || {
+                    returns.recv_timeout(HANG_FALLBACK)
+                }) {
         Err(_) => panic!(
             "every thread's body had ended, yet {what} still had not returned 10 s later: \
              is a thread that ended still counted as running?"
@@ -423,7 +526,7 @@ hidden_test! {
         let starters: Vec<_> = (0..STARTERS)
             .map(|_| {
                 let (gate, together, arrived) = (Arc::clone(&gate), Arc::clone(&together), arrived.clone());
-                std::thread::spawn(move || {
+                kata_sync::thread::spawn(move || {
                     together.wait();
                     (0..EACH)
                         .map(|_| {

@@ -8,15 +8,17 @@
 //! case.
 //!
 //! ```ignore
-//! use kata_testkit::prop::{self, TestCaseError};
+//! // `proptest::prelude::*` brings a module named `prop` too: name the kit `kit`.
+//! use kata_testkit::prop as kit;
+//! use kata_testkit::prop::TestCaseError;
 //! use proptest::prelude::*;
 //!
 //! /// The seed of every property of this suite: 32 bytes, fixed.
 //! const SEED: [u8; 32] = *b"my kata: fixed proptest seed....";
 //!
-//! prop::check(&SEED, 256, (0u32..10, 0u32..10), |(a, b)| {
-//!     let sum = prop::catch("add(a, b)", &format!("a = {a}, b = {b}"), || my_kata::add(a, b))?;
-//!     prop::ensure(sum == a + b, || format!("add({a}, {b}) returned {sum}"))
+//! kit::check(&SEED, 256, (0u32..10, 0u32..10), |(a, b)| {
+//!     let sum = kit::catch("add(a, b)", &format!("a = {a}, b = {b}"), || my_kata::add(a, b))?;
+//!     kit::ensure(sum == a + b, || format!("add({a}, {b}) returned {sum}"))
 //! });
 //! ```
 //!
@@ -24,6 +26,8 @@
 //! - [`check`]`(seed, cases, strategy, property)`: runs the property, panics on a failure;
 //! - [`config`]`(cases)` and [`runner`]`(seed, cases)`: the same settings, for a suite that
 //!   drives a `TestRunner` itself;
+//! - [`check_examples`]`(examples, property)`: runs the same property on cases written
+//!   by hand (corner cases a random strategy may never draw), before or beside [`check`];
 //! - [`ensure`]`(condition, message)`: fails the current case with a message;
 //! - [`catch`]`(what, context, f)`: runs a call into the kata, a panic in it fails the
 //!   case with a message naming the call;
@@ -85,6 +89,26 @@ pub fn check<S>(
             panic!("{why}\n(the smallest failing case proptest found: {smallest:?})")
         }
         Err(TestError::Abort(why)) => panic!("the property could not run: {why}"),
+    }
+}
+
+/// Runs `property` on each of `examples`, in order: cases written by hand, which a
+/// random strategy may never draw. Panics (with a `String` payload) at the first that
+/// fails, with the property's message, then the example's `Debug` form. No shrinking:
+/// an example is already as small as its author made it.
+pub fn check_examples<T: std::fmt::Debug>(
+    examples: impl IntoIterator<Item = T>,
+    property: impl Fn(T) -> Result<(), TestCaseError>,
+) {
+    for example in examples {
+        let shown = format!("{example:?}");
+        match property(example) {
+            Ok(()) => {}
+            Err(TestCaseError::Fail(why)) => panic!("{why}\n(the example: {shown})"),
+            Err(TestCaseError::Reject(why)) => {
+                panic!("the example {shown} was rejected ({why}): fix the example")
+            }
+        }
     }
 }
 

@@ -129,7 +129,7 @@ impl Pool {
         Ok(AsyncResult { slot })
     }
 
-    /// Accepts no more jobs; queued jobs (and their callbacks) still run.
+    /// Accepts no more jobs; every job queued before it (and its callback) still runs.
     pub fn close(&self) {
         self.shared.queue.lock().open = false;
         // Every idle worker must wake to see that it may exit.
@@ -187,9 +187,10 @@ impl<T> Slot<T> {
     fn fill(&self, outcome: Result<T, PoolError>) {
         let mut slot = self.outcome.lock();
         *slot = Some(outcome);
-        // Stored and notified under the lock: a waiter has either not looked yet (and
-        // will find the outcome) or is already waiting (and is woken). Never notify
-        // before storing, nor without the lock.
+        // Stored under the lock: a waiter has either not looked yet (and will find the
+        // outcome) or is already waiting (and is woken). Never notify before storing. (We
+        // notify under the lock; right after releasing it would do as well.) notify_all:
+        // several threads may wait on one result.
         self.done.notify_all();
     }
 }
@@ -200,12 +201,14 @@ pub struct AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
-    /// True once the job has finished and its callback has returned.
+    /// True once the job has finished and its callback has returned. Never waits for the
+    /// job, and never says false once that has happened, whoever else is looking.
     pub fn ready(&self) -> bool {
         self.slot.outcome.lock().is_some()
     }
 
-    /// Blocks until `ready()`.
+    /// Blocks until `ready()`. Any number of threads may wait on one result at once:
+    /// every one of them returns.
     pub fn wait(&self) {
         let mut outcome = self.slot.outcome.lock();
         while outcome.is_none() {

@@ -197,8 +197,8 @@ impl<S: Store> BlockingQueue<S> {
 
     /// Puts `item` in the queue. If it is full: with `block == false`, `Err(Full(item))` at
     /// once; with `block == true` and no timeout, waits until there is room; with a
-    /// timeout, waits at most that long, then `Err(Full(item))`. With `block == false`
-    /// the timeout is ignored.
+    /// timeout, waits until there is room or the timeout has run out, whichever comes
+    /// first, then `Err(Full(item))`. With `block == false` the timeout is ignored.
     pub fn put(
         &self,
         item: S::Item,
@@ -225,8 +225,8 @@ impl<S: Store> BlockingQueue<S> {
 
     /// Takes the next item. If the queue is empty: with `block == false`, `Err(Empty)` at
     /// once; with `block == true` and no timeout, waits until there is an item; with a
-    /// timeout, waits at most that long, then `Err(Empty)`. With `block == false` the
-    /// timeout is ignored.
+    /// timeout, waits until there is an item or the timeout has run out, whichever comes
+    /// first, then `Err(Empty)`. With `block == false` the timeout is ignored.
     pub fn get(&self, block: bool, timeout: Option<Duration>) -> Result<S::Item, Empty> {
         let mut store = self.store.lock();
         let ready = if block {

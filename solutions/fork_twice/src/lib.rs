@@ -100,7 +100,9 @@ fn side_of(result: ForkResult) -> (Side, Option<Pid>) {
 /// (the caller itself), its second child, its first child, the grandchild.
 ///
 /// Every child ends with `_exit` and never returns into the caller. Before returning, the
-/// original has reaped its two children, and the first child has reaped the grandchild.
+/// original has reaped its two children, and the first child has reaped the grandchild:
+/// each waits for its own children by pid, never for "any child" (the caller may have
+/// children of its own, which are left alone).
 pub fn fork_twice() -> Result<Vec<Report>, ForkError> {
     // One pipe, made before the first fork, so that all four processes have its write end.
     // O_CLOEXEC: a program another thread spawns meanwhile does not hold it open.

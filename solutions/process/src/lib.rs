@@ -120,7 +120,9 @@ impl Process {
     }
 
     /// Forks the child, which runs the target and exits with the code it returns; the
-    /// parent returns at once. `AlreadyStarted` the second time.
+    /// parent returns at once. `AlreadyStarted` the second time. Output the caller wrote
+    /// before `start` (still in its stdout/stderr buffers) is written out before the fork,
+    /// so that it comes out once, never a second time from the child.
     pub fn start(&mut self) -> Result<(), ProcessError> {
         if self.pid.is_some() {
             return Err(ProcessError::AlreadyStarted);
@@ -168,15 +170,17 @@ impl Process {
     }
 
     /// `None` before `start` and while the child runs; then its exit code, or minus the
-    /// number of the signal that killed it (-15 for SIGTERM, -9 for SIGKILL).
+    /// number of the signal that killed it (-15 for SIGTERM, -9 for SIGKILL). It looks at
+    /// the child itself, as `is_alive` does: an ended child is reaped here, joined or not.
     pub fn exitcode(&mut self) -> Option<i32> {
         let _ = self.poll();
         self.exitcode
     }
 
-    /// Waits for the child to end and reaps it, and returns its exit code. With
-    /// `Some(timeout)` it gives up after about that long and returns `Ok(None)`: the
-    /// child runs on (join never kills it). `NotStarted` before `start`.
+    /// Waits for the child to end and reaps it, and returns its exit code; a signal that
+    /// interrupts the wait (EINTR) does not end it. With `Some(timeout)` it gives up once
+    /// that long has passed (never sooner) and returns `Ok(None)`: the child runs on (join
+    /// never kills it). `NotStarted` before `start`.
     pub fn join(&mut self, timeout: Option<Duration>) -> Result<Option<i32>, ProcessError> {
         let pid = self.pid.ok_or(ProcessError::NotStarted)?;
         if self.exitcode.is_some() {

@@ -557,7 +557,9 @@ where
     }
 
     /// Queues `f(arg)` and returns at once (Python's apply_async): an idle worker starts
-    /// it right away; otherwise it waits for the first free worker.
+    /// it right away; otherwise it waits for the first free worker. A job handed to a
+    /// worker that turns out to have died while idle has not run: it goes to the worker's
+    /// replacement (only the job a worker was running when it died gives `WorkerDied`).
     pub fn apply_async(&self, arg: A) -> Result<AsyncResult<R>, PoolError> {
         let mut inner = self.inner.borrow_mut();
         if inner.state != State::Open {
@@ -583,8 +585,10 @@ where
         })
     }
 
-    /// `f` of every argument, spread over the workers; the results in the arguments'
-    /// order. If any job failed, the first failure (in that order), once all have ended.
+    /// `f` of every argument, spread over the workers: every job is queued before the
+    /// first result is awaited, so that all the workers run at once. The results in the
+    /// arguments' order. If any job failed, the first failure (in that order), once all
+    /// have ended.
     pub fn map<I>(&self, args: I) -> Result<Vec<R>, PoolError>
     where
         I: IntoIterator<Item = A>,
@@ -606,19 +610,22 @@ where
         first_error.map_or(Ok(results), Err)
     }
 
-    /// Takes no more jobs; the queued ones still run.
+    /// Takes no more jobs; the queued ones still run (a worker that dies meanwhile is
+    /// still replaced while jobs wait).
     pub fn close(&self) {
         self.inner.borrow_mut().close();
     }
 
     /// Stops at once: jobs not yet started are dropped, and every worker is killed
-    /// (SIGTERM) and reaped. Their results are `Terminated`.
+    /// (SIGTERM) and reaped. The jobs that had not ended give `Terminated`; a job whose
+    /// result had already come back (`ready()` said true) keeps it.
     pub fn terminate(&self) {
         self.inner.borrow_mut().terminate();
     }
 
-    /// Waits until every worker has exited, and reaps them: after `close`, once every
-    /// queued job has run. `StillRunning` unless `close` or `terminate` came first.
+    /// Waits until every worker has exited, and reaps them (`waitpid` on each worker's
+    /// pid: never another child of the caller): after `close`, once every queued job has
+    /// run. `StillRunning` unless `close` or `terminate` came first.
     pub fn join(&self) -> Result<(), PoolError> {
         self.inner.borrow_mut().join()
     }

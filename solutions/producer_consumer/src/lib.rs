@@ -156,7 +156,10 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// Queues `item` only if there is room right now (Python's `put_nowait`).
+    /// Queues `item` only if there is room right now (Python's `put_nowait`):
+    /// `Disconnected(item)` once every `Receiver` is gone (also when the queue is full:
+    /// that is looked at first, as crossbeam does), else `Full(item)` if the queue holds
+    /// `bound` items.
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         let mut state = self.shared.state.lock();
         if state.receivers == 0 {
@@ -229,7 +232,9 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Takes the oldest item only if there is one right now (Python's `get_nowait`).
+    /// Takes the oldest item only if there is one right now (Python's `get_nowait`):
+    /// `Empty` if none is queued, `Disconnected` only once every `Sender` is gone and the
+    /// queue is empty (a closed channel is drained first, as by `recv`).
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut state = self.shared.state.lock();
         if let Some(item) = state.items.pop_front() {
@@ -282,7 +287,8 @@ impl<T> Drop for Receiver<T> {
 /// iterator in order, and `consumers` threads, which each receive until the channel is
 /// closed and call `consume` on every item they get. Returns what each consumer got, in
 /// the order it got it, once every thread has finished. If `consume` panics, the panic
-/// reaches the caller once the other threads have stopped.
+/// reaches the caller once every other thread has stopped, with consume's own payload.
+/// `Err(NoConsumers)` if `consumers` is 0, `Err(ZeroBound)` if `bound` is 0.
 pub fn run<P, T, F>(
     producers: Vec<P>,
     consumers: usize,

@@ -38,7 +38,8 @@ impl Drop for Restore {
 
 /// Runs `f` with `ctx` as this thread's current context, and returns what `f` returns.
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
-/// back, also if `f` panicked. Other threads never see `ctx`.
+/// back, also if `f` panicked; `f`'s panic then goes on to the caller unchanged. Other
+/// threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
     // The borrow ends before `f` runs, so `f` may call current() and with_context freely.
     let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));

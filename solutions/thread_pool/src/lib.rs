@@ -160,6 +160,7 @@ impl ThreadPool {
     }
 
     /// Waits until every worker has exited. `StillRunning` unless close or terminate came first.
+    /// Several threads may call it at once: none returns before every worker has exited.
     pub fn join(&self) -> Result<(), PoolError> {
         if self.shared.queue.lock().state == State::Open {
             return Err(PoolError::StillRunning);
@@ -241,6 +242,8 @@ pub struct AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
+    /// Whether the job has finished (or was dropped by terminate). Never waits for the
+    /// job, and never says false once it has finished, whoever else is looking.
     pub fn ready(&self) -> bool {
         self.slot.value.lock().is_some()
     }

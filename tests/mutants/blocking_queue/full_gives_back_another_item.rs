@@ -1,5 +1,5 @@
 //! Mutant: a non-blocking `put` pushes first and, if that overfills the queue, pops an item to give back in Full: for a FIFO or priority queue that is some other item, not the one that was put.
-//! expect-fail: blocking_queue_prop::queue_agrees_with_a_vecdeque, blocking_queue_prop::priority_queue_agrees_with_a_min_heap
+//! expect-fail: blocking_queue_prop::priority_queue_agrees_with_a_min_heap, blocking_queue_prop::queue_agrees_with_a_vecdeque, blocking_queue_stress::a_non_blocking_call_ignores_its_timeout
 //!
 //! One queue type, `BlockingQueue<S>`, does all the locking and waiting; what differs
 //! between Python's `Queue`, `LifoQueue` and `PriorityQueue` is only which item comes out

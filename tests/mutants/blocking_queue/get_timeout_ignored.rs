@@ -1,5 +1,5 @@
 //! Mutant: `get` ignores its timeout: a timed get of an empty queue waits forever.
-//! expect-fail: blocking_queue_stress::timed_get_gives_up_then_takes_a_later_item
+//! expect-fail: blocking_queue_stress::a_timed_get_woken_in_vain_gives_up_on_time, blocking_queue_stress::timed_get_gives_up_then_takes_a_later_item
 //!
 //! One queue type, `BlockingQueue<S>`, does all the locking and waiting; what differs
 //! between Python's `Queue`, `LifoQueue` and `PriorityQueue` is only which item comes out

@@ -1,5 +1,5 @@
 //! Mutant: `put` ignores its timeout: a timed put to a full queue waits forever.
-//! expect-fail: blocking_queue_stress::timed_put_gives_up_then_puts_once_there_is_room
+//! expect-fail: blocking_queue_stress::a_timed_put_woken_in_vain_gives_up_on_time, blocking_queue_stress::timed_put_gives_up_then_puts_once_there_is_room
 //!
 //! One queue type, `BlockingQueue<S>`, does all the locking and waiting; what differs
 //! between Python's `Queue`, `LifoQueue` and `PriorityQueue` is only which item comes out

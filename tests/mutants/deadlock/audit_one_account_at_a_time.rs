@@ -1,5 +1,5 @@
 //! Mutant: `total` locks and reads one account at a time: a transfer between two reads is counted twice or not at all.
-//! expect-fail: deadlock_loom::audit_during_a_transfer_sees_the_whole_total, deadlock_loom::one_balance_is_never_spent_twice, deadlock_stress::audits_always_see_the_same_total
+//! expect-fail: deadlock_loom::audit_during_a_transfer_sees_the_whole_total, deadlock_loom::audit_during_two_transfers_sees_the_whole_total, deadlock_loom::two_audits_during_a_transfer_both_see_the_whole_total, deadlock_loom::one_balance_is_never_spent_twice, deadlock_stress::audits_always_see_the_same_total
 
 use kata_sync::Mutex;
 

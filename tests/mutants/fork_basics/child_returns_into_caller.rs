@@ -1,5 +1,5 @@
 //! Mutant: the child sends its report, then returns from `fork_with_exit_code` like the parent instead of calling `_exit`: a second copy of the caller's code runs on.
-//! expect-fail: fork_basics_proc::child_never_returns_into_the_caller, fork_basics_proc::exit_status_is_forwarded
+//! expect-fail: fork_basics_proc::only_its_own_child_is_reaped, fork_basics_proc::exit_status_is_forwarded, fork_basics_proc::a_child_killed_by_a_signal_gives_128_plus_its_number, fork_basics_proc::the_pipe_is_close_on_exec_while_the_child_runs, fork_basics_proc::the_child_never_waits_for_a_lock_another_thread_holds, fork_basics_proc::child_never_returns_into_the_caller
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: the parent reads the child's report but never calls `waitpid`: every call leaves a zombie, and the exit status is made up.
-//! expect-fail: fork_basics_proc::child_is_reaped, fork_basics_proc::exit_status_is_forwarded
+//! expect-fail: fork_basics_proc::child_is_reaped, fork_basics_proc::only_its_own_child_is_reaped, fork_basics_proc::exit_status_is_forwarded, fork_basics_proc::a_child_killed_by_a_signal_gives_128_plus_its_number, fork_basics_proc::a_child_that_dies_before_reporting_is_still_reaped
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: the pipe's ends are wrapped in ManuallyDrop ("so that no end is closed twice after the fork") and never closed: two descriptors leak per call.
-//! expect-fail: fork_isolation_proc::no_descriptor_is_left_open
+//! expect-fail: fork_isolation_proc::a_child_that_dies_before_reporting_gives_short_read, fork_isolation_proc::a_child_that_dies_before_reporting_is_still_reaped, fork_isolation_proc::a_failed_call_leaves_counter_unchanged, fork_isolation_proc::a_child_whose_write_fails_still_exits, fork_isolation_proc::no_descriptor_is_left_open
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: the parent reads the child's value but never calls `waitpid`: every call leaves a zombie.
-//! expect-fail: fork_isolation_proc::child_is_reaped
+//! expect-fail: fork_isolation_proc::child_is_reaped, fork_isolation_proc::a_child_that_dies_before_reporting_is_still_reaped
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

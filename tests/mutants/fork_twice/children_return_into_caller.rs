@@ -1,5 +1,5 @@
 //! Mutant: after their part is done the children return from `fork_twice` with their own report instead of calling `_exit`: three more copies of the caller's code run on.
-//! expect-fail: fork_twice_proc::children_never_return_into_the_caller
+//! expect-fail: fork_twice_proc::children_never_return_into_the_caller, fork_twice_proc::only_its_own_children_are_reaped, fork_twice_proc::a_process_that_dies_before_reporting_gives_short_read, fork_twice_proc::a_second_fork_that_fails_in_the_first_child_gives_short_read, fork_twice_proc::reports_never_mix_when_written_at_the_same_moment
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

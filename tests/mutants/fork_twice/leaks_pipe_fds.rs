@@ -1,5 +1,5 @@
 //! Mutant: the original takes the pipe's ends as raw descriptors and never closes them: two descriptors leak per call.
-//! expect-fail: fork_twice_proc::no_descriptor_is_left_open
+//! expect-fail: fork_twice_proc::a_process_that_dies_before_reporting_gives_short_read, fork_twice_proc::a_process_that_dies_before_reporting_leaves_no_zombie, fork_twice_proc::a_second_fork_that_fails_in_the_first_child_gives_short_read, fork_twice_proc::no_descriptor_is_left_open
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: two forks, three processes: only the original forks a second time, the first child does not, so there are three reports and no grandchild.
-//! expect-fail: fork_twice_proc::two_forks_make_four_processes
+//! expect-fail: fork_twice_proc::two_forks_make_four_processes, fork_twice_proc::only_its_own_children_are_reaped, fork_twice_proc::a_process_that_dies_before_reporting_gives_short_read, fork_twice_proc::a_process_that_dies_before_reporting_leaves_no_zombie, fork_twice_proc::a_second_fork_that_fails_in_the_first_child_gives_short_read, fork_twice_proc::reports_never_mix_when_written_at_the_same_moment
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: `get` reads a message's body with a single read(), which returns at most what the pipe holds at that moment (64 KiB): a large message is cut short and the rest of it is taken for the next message.
-//! expect-fail: ipc_queue_proc::several_writers_large_messages_arrive_whole_and_once, ipc_queue_proc::a_message_larger_than_the_pipe_arrives_whole, ipc_queue_proc::several_readers_share_the_messages
+//! expect-fail: ipc_queue_proc::several_writers_large_messages_arrive_whole_and_once, ipc_queue_proc::a_message_larger_than_the_pipe_arrives_whole, ipc_queue_proc::several_readers_share_the_messages, ipc_queue_proc::put_nowait_never_waits_for_another_writer, ipc_queue_proc::a_put_that_gives_up_keeps_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

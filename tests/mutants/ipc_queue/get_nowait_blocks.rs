@@ -1,5 +1,5 @@
 //! Mutant: `get_nowait` calls `get(true, None)`: on an empty queue it waits for a message instead of returning Empty.
-//! expect-fail: ipc_queue_proc::get_nowait_on_an_empty_queue_never_waits
+//! expect-fail: ipc_queue_proc::get_nowait_on_an_empty_queue_never_waits, ipc_queue_proc::put_nowait_never_waits_for_another_writer, ipc_queue_proc::a_get_that_finds_nothing_frees_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

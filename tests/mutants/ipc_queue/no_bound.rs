@@ -1,5 +1,5 @@
 //! Mutant: put never takes a slot (and get gives none back): nothing bounds the queue, put never returns Full and qsize() stays 0.
-//! expect-fail: ipc_queue_proc::course_example_full_queue, ipc_queue_proc::put_nowait_on_a_full_queue_never_waits, ipc_queue_proc::timeouts_run_out_with_full_and_empty, ipc_queue_proc::blocking_put_waits_for_a_free_slot, ipc_queue_proc::qsize_empty_and_full_follow_other_processes
+//! expect-fail: ipc_queue_proc::course_example_full_queue, ipc_queue_proc::put_nowait_on_a_full_queue_never_waits, ipc_queue_proc::timeouts_run_out_with_full_and_empty, ipc_queue_proc::blocking_put_waits_for_a_free_slot, ipc_queue_proc::qsize_empty_and_full_follow_other_processes, ipc_queue_proc::a_timeout_under_a_second_is_waited_asleep, ipc_queue_proc::a_put_that_gives_up_keeps_no_slot, ipc_queue_proc::a_get_that_finds_nothing_frees_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

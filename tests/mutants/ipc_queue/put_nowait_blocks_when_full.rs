@@ -1,5 +1,5 @@
 //! Mutant: `put_nowait` calls `put(item, true, None)`: on a full queue it waits for a slot instead of returning Full.
-//! expect-fail: ipc_queue_proc::put_nowait_on_a_full_queue_never_waits
+//! expect-fail: ipc_queue_proc::put_nowait_on_a_full_queue_never_waits, ipc_queue_proc::put_nowait_never_waits_for_another_writer, ipc_queue_proc::a_put_that_gives_up_keeps_no_slot, ipc_queue_proc::a_get_that_finds_nothing_frees_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -1,5 +1,5 @@
 //! Mutant: a timeout makes the call wait even with `block = false`: `put(item, false, Some(t))` on a full queue and `get(false, Some(t))` on an empty one sleep, where Python ignores the timeout and fails at once.
-//! expect-fail: ipc_queue_proc::put_nowait_on_a_full_queue_never_waits, ipc_queue_proc::get_nowait_on_an_empty_queue_never_waits
+//! expect-fail: ipc_queue_proc::put_nowait_on_a_full_queue_never_waits, ipc_queue_proc::get_nowait_on_an_empty_queue_never_waits, ipc_queue_proc::put_nowait_never_waits_for_another_writer, ipc_queue_proc::a_get_that_finds_nothing_frees_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

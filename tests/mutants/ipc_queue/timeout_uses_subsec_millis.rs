@@ -1,5 +1,5 @@
 //! Mutant: the timeout is turned into milliseconds with `subsec_millis()`, only the part below one second: a timeout of whole seconds becomes 0 and a blocking call with it never waits.
-//! expect-fail: ipc_queue_proc::blocking_get_waits_for_a_later_put, ipc_queue_proc::blocking_put_waits_for_a_free_slot
+//! expect-fail: ipc_queue_proc::blocking_get_waits_for_a_later_put, ipc_queue_proc::blocking_put_waits_for_a_free_slot, ipc_queue_proc::a_timeout_counts_from_the_call_across_every_wait
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

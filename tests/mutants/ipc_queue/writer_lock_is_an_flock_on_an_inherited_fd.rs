@@ -1,5 +1,5 @@
 //! Mutant: the writers' lock is an flock on a file opened before fork: every process shares that open file, and flock locks belong to the open file, so all writers hold the lock at once and their pieces interleave.
-//! expect-fail: ipc_queue_proc::several_writers_large_messages_arrive_whole_and_once
+//! expect-fail: ipc_queue_proc::several_writers_large_messages_arrive_whole_and_once, ipc_queue_proc::put_nowait_never_waits_for_another_writer, ipc_queue_proc::a_put_that_gives_up_keeps_no_slot
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

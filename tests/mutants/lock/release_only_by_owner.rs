@@ -1,5 +1,5 @@
 //! Mutant: the lock remembers which thread acquired it and refuses a `release` from any other thread, like a Rust MutexGuard (a Python Lock may be released by any thread).
-//! expect-fail: lock_loom::relay_releases_from_another_thread, lock_stress::course_relay_of_three_locks
+//! expect-fail: lock_loom::relay_releases_from_another_thread, lock_loom::two_releases_of_one_hold_one_is_refused, lock_stress::course_relay_of_three_locks
 
 use kata_sync::thread::{self, Thread};
 use kata_sync::{Condvar, Mutex};

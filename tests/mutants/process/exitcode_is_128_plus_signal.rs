@@ -1,5 +1,5 @@
 //! Mutant: a child killed by signal N gets exitcode 128 + N, the shell's convention, not Python's -N.
-//! expect-fail: process_proc::exitcode_is_minus_the_signal_that_killed_the_child, process_proc::terminate_ends_a_blocked_child_with_sigterm
+//! expect-fail: process_proc::exitcode_is_minus_the_signal_that_killed_the_child, process_proc::terminate_ends_a_blocked_child_with_sigterm, process_proc::a_child_killed_by_a_signal_is_seen_ended_before_join
 //!
 //! A `Process` is Python's `multiprocessing.Process` over `fork`: `start` forks, the child
 //! runs the target and leaves with `_exit(code)`, and the parent keeps the child's pid and

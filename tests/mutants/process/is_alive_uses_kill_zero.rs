@@ -1,5 +1,5 @@
 //! Mutant: `is_alive` asks `kill(pid, 0)`, which succeeds on a zombie: an ended but unjoined child stays "alive" (and is never reaped by it).
-//! expect-fail: process_proc::is_alive_is_false_once_the_child_has_ended
+//! expect-fail: process_proc::is_alive_is_false_once_the_child_has_ended, process_proc::a_child_killed_by_a_signal_is_seen_ended_before_join
 //!
 //! A `Process` is Python's `multiprocessing.Process` over `fork`: `start` forks, the child
 //! runs the target and leaves with `_exit(code)`, and the parent keeps the child's pid and

@@ -1,5 +1,5 @@
 //! Mutant: `terminate` sends SIGKILL: the child's exitcode is -9, not -15.
-//! expect-fail: process_proc::terminate_ends_a_blocked_child_with_sigterm
+//! expect-fail: process_proc::terminate_ends_a_blocked_child_with_sigterm, process_proc::a_child_killed_by_a_signal_is_seen_ended_before_join
 //!
 //! A `Process` is Python's `multiprocessing.Process` over `fork`: `start` forks, the child
 //! runs the target and leaves with `_exit(code)`, and the parent keeps the child's pid and

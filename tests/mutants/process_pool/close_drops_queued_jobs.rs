@@ -1,5 +1,5 @@
 //! Mutant: `close` drops the jobs still queued (their results are Closed) instead of letting them run before `join` returns.
-//! expect-fail: process_pool_proc::close_then_join_runs_every_queued_job_and_reaps_every_worker, process_pool_proc::dropping_the_pool_leaves_no_process
+//! expect-fail: process_pool_proc::close_then_join_runs_every_queued_job_and_reaps_every_worker, process_pool_proc::dropping_the_pool_leaves_no_process, process_pool_proc::a_worker_that_dies_after_close_is_replaced_for_the_queued_jobs
 //!
 //! `workers` processes are forked when the pool is made. Each has two pipes: the parent
 //! writes arguments into one and reads results from the other, one job at a time per

@@ -1,5 +1,5 @@
 //! Mutant: a dead worker is replaced, but never `waitpid`ed: every crash leaves a zombie, and WorkerDied cannot tell how it died.
-//! expect-fail: process_pool_proc::a_crashing_job_gives_worker_died_and_its_worker_is_replaced, process_pool_proc::a_killed_idle_worker_is_replaced, process_pool_proc::no_worker_returns_into_the_caller, process_pool_stress::fifty_crashes_in_a_row
+//! expect-fail: process_pool_proc::a_crashing_job_gives_worker_died_and_its_worker_is_replaced, process_pool_proc::a_killed_idle_worker_is_replaced, process_pool_proc::no_worker_returns_into_the_caller, process_pool_proc::a_job_given_to_a_worker_that_died_idle_runs_on_its_replacement, process_pool_proc::a_worker_that_dies_after_close_is_replaced_for_the_queued_jobs, process_pool_stress::fifty_crashes_in_a_row
 //!
 //! `workers` processes are forked when the pool is made. Each has two pipes: the parent
 //! writes arguments into one and reads results from the other, one job at a time per

@@ -1,5 +1,5 @@
 //! Mutant: `map` deals the arguments out to the workers in turn and returns the results worker by worker (0, 3, 6, …, 1, 4, 7, …), not in the arguments' order.
-//! expect-fail: process_pool_proc::a_killed_idle_worker_is_replaced, process_pool_proc::map_returns_results_in_argument_order, process_pool_stress::three_thousand_small_jobs_in_order, process_pool_stress::twenty_pools_leave_no_process
+//! expect-fail: process_pool_proc::map_returns_results_in_argument_order, process_pool_proc::a_killed_idle_worker_is_replaced, process_pool_stress::three_thousand_small_jobs_in_order, process_pool_stress::twenty_pools_leave_no_process
 //!
 //! `workers` processes are forked when the pool is made. Each has two pipes: the parent
 //! writes arguments into one and reads results from the other, one job at a time per

@@ -1,5 +1,5 @@
 //! Mutant: `terminate` drops the jobs and closes the workers' pipes but neither kills nor reaps them: a worker busy in a job runs on, idle ones are left zombies.
-//! expect-fail: process_pool_proc::terminate_kills_every_worker, process_pool_stress::twenty_pools_leave_no_process
+//! expect-fail: process_pool_proc::terminate_kills_every_worker, process_pool_proc::terminate_keeps_the_results_that_had_come_back, process_pool_stress::twenty_pools_leave_no_process
 //!
 //! `workers` processes are forked when the pool is made. Each has two pipes: the parent
 //! writes arguments into one and reads results from the other, one job at a time per

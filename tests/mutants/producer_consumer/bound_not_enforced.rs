@@ -1,5 +1,5 @@
 //! Mutant: `send` never waits for room: the queue grows past its bound (try_send still says Full).
-//! expect-fail: producer_consumer_loom::queue_never_holds_more_than_its_bound, producer_consumer_loom::dropping_the_receiver_wakes_a_blocked_sender, producer_consumer_stress::queue_never_exceeds_its_bound, producer_consumer_stress::dropping_the_receiver_fails_every_blocked_sender
+//! expect-fail: producer_consumer_loom::dropping_the_receiver_wakes_a_blocked_sender, producer_consumer_loom::dropping_the_receiver_wakes_both_blocked_senders, producer_consumer_loom::queue_never_holds_more_than_its_bound, producer_consumer_loom::two_senders_never_overfill_a_bound_of_1, producer_consumer_stress::dropping_the_receiver_fails_every_blocked_sender, producer_consumer_stress::queue_never_exceeds_its_bound
 //!
 //! One bounded queue behind a `Mutex`, two `Condvar`s ("not empty" wakes receivers,
 //! "not full" wakes senders), and a count of the live `Sender`s and `Receiver`s: the

@@ -1,5 +1,5 @@
 //! Mutant: items are taken from the back of the queue (a stack, LIFO): a producer's items come out in the wrong order.
-//! expect-fail: producer_consumer_loom::one_producers_items_arrive_in_order, producer_consumer_stress::behaves_like_crossbeam_bounded_channel, producer_consumer_stress::one_consumer_gets_every_item_once_in_order, producer_consumer_stress::run_stops_every_consumer_and_loses_nothing
+//! expect-fail: producer_consumer_loom::one_producers_items_arrive_in_order, producer_consumer_stress::a_closed_channel_is_drained_first, producer_consumer_stress::behaves_like_crossbeam_bounded_channel, producer_consumer_stress::one_consumer_gets_every_item_once_in_order, producer_consumer_stress::run_stops_every_consumer_and_loses_nothing
 //!
 //! One bounded queue behind a `Mutex`, two `Condvar`s ("not empty" wakes receivers,
 //! "not full" wakes senders), and a count of the live `Sender`s and `Receiver`s: the

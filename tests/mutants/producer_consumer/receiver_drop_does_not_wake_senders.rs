@@ -1,5 +1,5 @@
 //! Mutant: `Drop for Receiver` counts the last Receiver out but wakes nobody: a sender asleep in `send` on a full queue waits forever.
-//! expect-fail: producer_consumer_loom::dropping_the_receiver_wakes_a_blocked_sender, producer_consumer_stress::dropping_the_receiver_fails_every_blocked_sender
+//! expect-fail: producer_consumer_loom::dropping_the_receiver_wakes_a_blocked_sender, producer_consumer_loom::dropping_the_receiver_wakes_both_blocked_senders, producer_consumer_stress::dropping_the_receiver_fails_every_blocked_sender, producer_consumer_stress::run_ends_when_every_consumer_has_panicked, producer_consumer_stress::run_passes_on_the_panic_of_consume
 //!
 //! One bounded queue behind a `Mutex`, two `Condvar`s ("not empty" wakes receivers,
 //! "not full" wakes senders), and a count of the live `Sender`s and `Receiver`s: the

@@ -1,5 +1,5 @@
 //! Mutant: waits for both, then expect()s the results: the task's own panic message is replaced by expect's.
-//! expect-fail: sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller
+//! expect-fail: sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller, sing_dance_stress::any_panic_payload_reaches_the_caller_untouched, sing_dance_stress::both_panic_and_a_s_payload_wins
 
 use kata_sync::thread;
 

@@ -1,5 +1,5 @@
 //! Mutant: spawns a's thread and joins it before spawning b's: threads, but still one after the other.
-//! expect-fail: sing_dance_stress::both_tasks_run_at_the_same_time, sing_dance_stress::results_come_back_as_a_then_b, sing_dance_stress::singer_and_dancer_keep_every_beat, sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller, sing_dance_stress::panic_in_a_still_waits_for_b, sing_dance_stress::panic_in_b_still_waits_for_a
+//! expect-fail: sing_dance_stress::both_tasks_run_at_the_same_time, sing_dance_stress::results_come_back_as_a_then_b, sing_dance_stress::singer_and_dancer_keep_every_beat, sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller, sing_dance_stress::any_panic_payload_reaches_the_caller_untouched, sing_dance_stress::both_panic_and_a_s_payload_wins, sing_dance_stress::panic_in_a_still_waits_for_b, sing_dance_stress::panic_in_b_still_waits_for_a
 
 use kata_sync::thread;
 

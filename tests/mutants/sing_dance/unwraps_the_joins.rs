@@ -1,5 +1,5 @@
 //! Mutant: unwraps each join result in turn: a panic's message is replaced by unwrap's, and a panic in a leaves b running.
-//! expect-fail: sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller, sing_dance_stress::panic_in_a_still_waits_for_b
+//! expect-fail: sing_dance_stress::panic_in_a_reaches_the_caller, sing_dance_stress::panic_in_b_reaches_the_caller, sing_dance_stress::any_panic_payload_reaches_the_caller_untouched, sing_dance_stress::both_panic_and_a_s_payload_wins, sing_dance_stress::panic_in_a_still_waits_for_b
 
 use kata_sync::thread;
 

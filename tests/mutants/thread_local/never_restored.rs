@@ -1,5 +1,5 @@
 //! Mutant: with_context sets the thread-local slot and never restores it: the context leaks into the next job on a reused thread, and nesting loses the outer one.
-//! expect-fail: thread_local_stress::the_inner_context_gives_way_to_the_outer_one, thread_local_stress::a_reused_worker_starts_each_job_clean, thread_local_stress::a_panic_still_restores_the_context
+//! expect-fail: thread_local_stress::a_panic_still_restores_the_context, thread_local_stress::a_reused_worker_starts_each_job_clean, thread_local_stress::the_inner_context_gives_way_to_the_outer_one, thread_local_stress::the_panic_of_f_reaches_the_caller_unchanged
 
 use std::cell::RefCell;
 

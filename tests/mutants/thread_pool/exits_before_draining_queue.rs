@@ -1,5 +1,5 @@
 //! Mutant: the worker loop checks for `closed` before it looks at the queue: after `close`, queued jobs never run.
-//! expect-fail: thread_pool_loom::close_then_join_runs_every_queued_job, thread_pool_loom::dropping_the_pool_waits_for_its_workers, thread_pool_stress::dropping_the_pool_waits_for_its_workers
+//! expect-fail: thread_pool_loom::close_then_join_runs_every_queued_job, thread_pool_loom::dropping_the_pool_waits_for_its_workers, thread_pool_loom::two_joins_at_once_both_wait_for_the_workers, thread_pool_stress::dropping_the_pool_waits_for_its_workers, thread_pool_stress::two_joins_at_once_both_wait_for_the_workers
 //!
 //! One queue of boxed jobs behind a `Mutex`, one `Condvar` that says "the queue or the
 //! state changed", and `workers` threads that each loop: take the next job (or wait), run

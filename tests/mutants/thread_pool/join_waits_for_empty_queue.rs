@@ -1,5 +1,5 @@
 //! Mutant: `join` returns once the queue is empty, not once the workers have exited: the last jobs may still be running.
-//! expect-fail: thread_pool_loom::close_then_join_runs_every_queued_job
+//! expect-fail: thread_pool_loom::close_then_join_runs_every_queued_job, thread_pool_loom::two_joins_at_once_both_wait_for_the_workers, thread_pool_stress::two_joins_at_once_both_wait_for_the_workers
 //!
 //! One queue of boxed jobs behind a `Mutex`, one `Condvar` that says "the queue or the
 //! state changed", and `workers` threads that each loop: take the next job (or wait), run

@@ -1,5 +1,5 @@
 //! Mutant: no `catch_unwind`: a panicking job unwinds its worker thread, which dies (the result still says JobPanicked).
-//! expect-fail: thread_pool_loom::panicking_job_gives_job_panicked, thread_pool_stress::survives_a_hundred_panicking_jobs
+//! expect-fail: thread_pool_loom::a_panicking_execute_job_keeps_its_worker, thread_pool_loom::panicking_job_gives_job_panicked, thread_pool_stress::panicking_execute_jobs_keep_every_worker, thread_pool_stress::survives_a_hundred_panicking_jobs
 //!
 //! One queue of boxed jobs behind a `Mutex`, one `Condvar` that says "the queue or the
 //! state changed", and `workers` threads that each loop: take the next job (or wait), run

@@ -1,5 +1,5 @@
 //! Mutant: the default number is the count of threads running now plus one: a named thread shifts it, and numbers come back once threads end.
-//! expect-fail: threads_stress::default_names_count_from_one
+//! expect-fail: threads_stress::default_names_count_from_one, threads_stress::the_list_keeps_start_order_when_an_early_thread_ends
 
 use kata_sync::thread;
 use kata_sync::{Arc, Condvar, Mutex};

@@ -1,5 +1,5 @@
 //! Mutant: default names start at Thread-0.
-//! expect-fail: threads_stress::started_threads_are_listed_until_they_end, threads_stress::default_names_count_from_one, threads_stress::each_body_runs_under_its_own_name, threads_stress::a_hundred_threads_started_at_once
+//! expect-fail: threads_loom::a_thread_is_listed_as_soon_as_start_returns, threads_loom::two_starts_at_once_take_two_numbers_in_list_order, threads_stress::a_hundred_threads_started_at_once, threads_stress::default_names_count_from_one, threads_stress::each_body_runs_under_its_own_name, threads_stress::started_threads_are_listed_until_they_end, threads_stress::the_list_keeps_start_order_when_an_early_thread_ends
 
 use kata_sync::thread;
 use kata_sync::{Arc, Condvar, Mutex};

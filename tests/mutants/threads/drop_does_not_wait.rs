@@ -1,5 +1,5 @@
 //! Mutant: no Drop for ThreadGroup: dropping the group leaves its threads running.
-//! expect-fail: threads_stress::dropping_the_group_waits_for_its_threads
+//! expect-fail: threads_loom::dropping_the_group_waits_for_its_thread, threads_stress::dropping_the_group_waits_for_its_threads
 
 use kata_sync::thread;
 use kata_sync::{Arc, Condvar, Mutex};

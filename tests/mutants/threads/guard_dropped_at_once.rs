@@ -1,5 +1,5 @@
 //! Mutant: `let _ = leave;` drops the guard at once: a thread leaves the list when its body starts, not when it ends.
-//! expect-fail: threads_stress::started_threads_are_listed_until_they_end, threads_stress::joining_one_thread_removes_exactly_that_one, threads_stress::a_panicking_thread_still_leaves, threads_stress::join_all_waits_for_every_thread, threads_stress::dropping_the_group_waits_for_its_threads, threads_stress::a_hundred_threads_started_at_once
+//! expect-fail: threads_loom::a_thread_is_listed_as_soon_as_start_returns, threads_loom::dropping_the_group_waits_for_its_thread, threads_loom::two_starts_at_once_take_two_numbers_in_list_order, threads_stress::a_hundred_threads_started_at_once, threads_stress::a_panicking_thread_still_leaves, threads_stress::dropping_the_group_waits_for_its_threads, threads_stress::join_all_waits_for_every_thread, threads_stress::joining_one_thread_removes_exactly_that_one, threads_stress::started_threads_are_listed_until_they_end, threads_stress::the_list_keeps_start_order_when_an_early_thread_ends
 
 use kata_sync::thread;
 use kata_sync::{Arc, Condvar, Mutex};

@@ -1,5 +1,5 @@
 //! Mutant: join_all waits while more than one thread is live (counting MainThread that is not in the list): it returns with one thread still running.
-//! expect-fail: threads_stress::join_all_waits_for_every_thread, threads_stress::dropping_the_group_waits_for_its_threads
+//! expect-fail: threads_loom::a_thread_is_listed_as_soon_as_start_returns, threads_loom::dropping_the_group_waits_for_its_thread, threads_loom::two_join_alls_at_once_both_return, threads_loom::two_starts_at_once_take_two_numbers_in_list_order, threads_stress::dropping_the_group_waits_for_its_threads, threads_stress::join_all_waits_for_every_thread, threads_stress::two_join_alls_at_once_both_return
 
 use kata_sync::thread;
 use kata_sync::{Arc, Condvar, Mutex};

@@ -1,0 +1,233 @@
+//! Mutant: the slot has a `finished: AtomicBool` (so that `ready()` need not lock); `fill` stores the outcome, then sets the flag and notifies without the lock, and `wait`/`get` loop on the flag.
+//! expect-fail: async_callback_loom::panicking_callback_gives_callback_panicked, async_callback_loom::panicking_job_skips_the_callback, async_callback_loom::two_threads_waiting_on_one_result_both_return, async_callback_loom::wait_returns_once_the_callback_has_run
+//!
+//! Blind mutant: the slot has a `finished: AtomicBool` (so that `ready()` need not lock); `fill` stores the outcome, then sets the flag and notifies without the lock, and `wait`/`get` loop on the flag.
+//! Breaks: "no lost wake-up: `wait` and `get` always return once the job is done, however the caller and the worker interleave" (README).
+//! Shows when: the caller has read `finished == false` under the slot's lock but not yet started to wait when the worker sets the flag and notifies (it needs no lock for that): the notification is lost and the caller sleeps forever. Loom finds the interleaving; real threads hit it rarely.
+//! Evidence: ws-queues/async_callback/tests/blind_loom.rs::loom_get_returns (loom) reports "deadlock; threads = [... get waiting at lib.rs:226, worker at lib.rs:177]"; passes on the reference. Real threads do NOT show it: blind.rs passes on this mutant (loom-only evidence). All visible tests pass on it.
+
+//! The pool is `thread_pool`'s: one queue of boxed jobs behind a `Mutex`, one `Condvar`
+//! that says "the queue or the state changed", and `workers` threads that take jobs
+//! until the pool is closed and the queue is empty. `apply_async` queues a job that, on
+//! the worker, runs the function, then the callback with its value, and only then
+//! completes the `AsyncResult` (as Python's pool does): whoever sees the result ready
+//! also sees everything the callback did.
+
+use kata_sync::thread::{self, JoinHandle};
+use kata_sync::atomic::{AtomicBool, Ordering};
+use kata_sync::{Arc, Condvar, Mutex};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolError {
+    /// `Pool::new(0)`.
+    ZeroWorkers,
+    /// `apply_async` after `close`.
+    Closed,
+    /// The job panicked (its callback was not called).
+    JobPanicked,
+    /// The job returned, but its callback panicked.
+    CallbackPanicked,
+    /// `join` before `close`.
+    StillRunning,
+}
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolError::ZeroWorkers => "a pool needs at least one worker",
+            PoolError::Closed => "the pool is closed",
+            PoolError::JobPanicked => "the job panicked",
+            PoolError::CallbackPanicked => "the callback panicked",
+            PoolError::StillRunning => "join before close",
+        })
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    open: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Notified whenever a job is queued or the pool is closed.
+    changed: Condvar,
+}
+
+pub struct Pool {
+    shared: Arc<Shared>,
+    workers: usize,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// A pool of `workers` threads; 0 is `ZeroWorkers`.
+    pub fn new(workers: usize) -> Result<Pool, PoolError> {
+        if workers == 0 {
+            return Err(PoolError::ZeroWorkers);
+        }
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                open: true,
+            }),
+            changed: Condvar::new(),
+        });
+        let handles = (0..workers)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || work(&shared))
+            })
+            .collect();
+        Ok(Pool {
+            shared,
+            workers,
+            handles: Mutex::new(handles),
+        })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Python's `apply_async(func, callback=...)`: queues `job` and returns at once. On a
+    /// worker thread, `job` runs, then `callback` with a reference to its value, then
+    /// the `AsyncResult` completes with the value. The callback runs exactly once, on the
+    /// worker that ran the job, and has returned before `ready()` is true or `wait` /
+    /// `get` return. A job that panics gives `JobPanicked` and its callback never runs;
+    /// a callback that panics gives `CallbackPanicked`. Either way the worker lives on.
+    /// `Closed` after `close`.
+    pub fn apply_async<F, C, T>(&self, job: F, callback: C) -> Result<AsyncResult<T>, PoolError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        C: FnOnce(&T) + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = Arc::new(Slot {
+            outcome: Mutex::new(None),
+            finished: AtomicBool::new(false),
+            done: Condvar::new(),
+        });
+        let filled = Arc::clone(&slot);
+        let task = move || {
+            // Both the job and the callback are caught: a panic in either must neither
+            // end this worker nor leave the result waiting forever.
+            let outcome = match catch_unwind(AssertUnwindSafe(job)) {
+                Err(_) => Err(PoolError::JobPanicked),
+                Ok(value) => match catch_unwind(AssertUnwindSafe(|| callback(&value))) {
+                    Ok(()) => Ok(value),
+                    Err(_) => Err(PoolError::CallbackPanicked),
+                },
+            };
+            // The callback has returned; only now does the result complete.
+            filled.fill(outcome);
+        };
+        let mut queue = self.shared.queue.lock();
+        if !queue.open {
+            return Err(PoolError::Closed);
+        }
+        queue.jobs.push_back(Box::new(task));
+        self.shared.changed.notify_one();
+        Ok(AsyncResult { slot })
+    }
+
+    /// Accepts no more jobs; queued jobs (and their callbacks) still run.
+    pub fn close(&self) {
+        self.shared.queue.lock().open = false;
+        // Every idle worker must wake to see that it may exit.
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until every worker has exited. `StillRunning` unless `close` came first.
+    pub fn join(&self) -> Result<(), PoolError> {
+        if self.shared.queue.lock().open {
+            return Err(PoolError::StillRunning);
+        }
+        for handle in self.handles.lock().drain(..) {
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+}
+
+/// Dropping a Pool closes it and waits for its workers: every queued job and callback
+/// has run when the drop returns.
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.close();
+        let _ = self.join();
+    }
+}
+
+/// A worker: take a job, run it, repeat, until the pool is closed and the queue is empty.
+fn work(shared: &Shared) {
+    loop {
+        let job = {
+            let mut queue = shared.queue.lock();
+            loop {
+                if let Some(job) = queue.jobs.pop_front() {
+                    break job;
+                }
+                if !queue.open {
+                    return;
+                }
+                shared.changed.wait(&mut queue);
+            }
+        };
+        // Never panics: apply_async's task catches the job's and the callback's panics.
+        job();
+    }
+}
+
+/// Where a job's outcome goes: shared by the worker's task and the caller's AsyncResult.
+struct Slot<T> {
+    outcome: Mutex<Option<Result<T, PoolError>>>,
+    /// Set once the outcome is stored: `ready()` reads it without taking the lock.
+    finished: AtomicBool,
+    done: Condvar,
+}
+
+impl<T> Slot<T> {
+    fn fill(&self, outcome: Result<T, PoolError>) {
+        // Stored first, flagged second: whoever sees the flag finds the outcome.
+        *self.outcome.lock() = Some(outcome);
+        self.finished.store(true, Ordering::SeqCst);
+        self.done.notify_all();
+    }
+}
+
+/// The pending result of `apply_async` (Python's `AsyncResult`).
+pub struct AsyncResult<T> {
+    slot: Arc<Slot<T>>,
+}
+
+impl<T> AsyncResult<T> {
+    /// True once the job has finished and its callback has returned.
+    pub fn ready(&self) -> bool {
+        self.slot.finished.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until `ready()`.
+    pub fn wait(&self) {
+        let mut outcome = self.slot.outcome.lock();
+        while !self.slot.finished.load(Ordering::SeqCst) {
+            self.slot.done.wait(&mut outcome);
+        }
+    }
+
+    /// Blocks until `ready()`, then gives the job's value, or `JobPanicked` /
+    /// `CallbackPanicked`.
+    pub fn get(self) -> Result<T, PoolError> {
+        let mut outcome = self.slot.outcome.lock();
+        while !self.slot.finished.load(Ordering::SeqCst) {
+            self.slot.done.wait(&mut outcome);
+        }
+        outcome.take().expect("finished, so the outcome is stored")
+    }
+}
