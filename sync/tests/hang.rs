@@ -51,6 +51,28 @@ fn in_child(name: &str) -> bool {
     true
 }
 
+/// A one-shot event on the facade's Mutex and Condvar: `wait` blocks until `set`.
+#[derive(Clone)]
+struct Flag(Arc<(Mutex<bool>, Condvar)>);
+
+impl Flag {
+    fn new() -> Flag {
+        Flag(Arc::new((Mutex::new(false), Condvar::new())))
+    }
+
+    fn wait(&self) {
+        let mut set = self.0 .0.lock();
+        while !*set {
+            self.0 .1.wait(&mut set);
+        }
+    }
+
+    fn set(&self) {
+        *self.0 .0.lock() = true;
+        self.0 .1.notify_all();
+    }
+}
+
 fn assert_hang(out: &Output, lines: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -127,13 +149,10 @@ fn nobody_notifies() {
     if !in_child("nobody_notifies") {
         return;
     }
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let pair2 = pair.clone();
-    let waiter = thread::spawn(move || {
-        let mut ready = pair2.0.lock();
-        while !*ready {
-            pair2.1.wait(&mut ready);
-        }
+    let flag = Flag::new();
+    let waiter = thread::spawn({
+        let flag = flag.clone();
+        move || flag.wait()
     });
     waiter.join().unwrap();
 }
@@ -207,17 +226,13 @@ fn sleeper_notifies_late() {
     }
     // The test's thread sleeps (the watch cannot know for how long) while the waiter is
     // blocked: not a hang.
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let pair2 = pair.clone();
-    let waiter = thread::spawn(move || {
-        let mut ready = pair2.0.lock();
-        while !*ready {
-            pair2.1.wait(&mut ready);
-        }
+    let flag = Flag::new();
+    let waiter = thread::spawn({
+        let flag = flag.clone();
+        move || flag.wait()
     });
     std::thread::sleep(Duration::from_millis(1500));
-    *pair.0.lock() = true;
-    pair.1.notify_all();
+    flag.set();
     waiter.join().unwrap();
 }
 
@@ -234,17 +249,15 @@ fn unknown_thread_notifies_late() {
     }
     // A thread started around the facade, which the watch knows nothing of, may wake the
     // others at any time.
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let pair2 = pair.clone();
-    let _late = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1500));
-        *pair2.0.lock() = true;
-        pair2.1.notify_all();
+    let flag = Flag::new();
+    let _late = std::thread::spawn({
+        let flag = flag.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            flag.set();
+        }
     });
-    let mut ready = pair.0.lock();
-    while !*ready {
-        pair.1.wait(&mut ready);
-    }
+    flag.wait();
 }
 
 #[test]

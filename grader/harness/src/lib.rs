@@ -125,6 +125,16 @@ fn raise_walls() -> Result<(), String> {
     }
 }
 
+/// The longest start of `text` that fits in a record (see [`MAX_MESSAGE`]), cut at a
+/// character boundary.
+fn cut_to_fit(text: &str) -> &str {
+    let mut cut = text.len().min(MAX_MESSAGE);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
+}
+
 /// Sends one record, whole, in one write.
 fn send(channel: &Channel, kind: Kind, payload: &[u8]) {
     let record = record::encode(&channel.key, kind, payload);
@@ -150,20 +160,13 @@ fn install_panic_forwarder() {
                 .name()
                 .unwrap_or("<unnamed>")
                 .to_string();
-            let mut text = format!("{location}\n{thread}\n{message}");
-            if text.len() > MAX_MESSAGE {
-                let mut cut = MAX_MESSAGE;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
+            let text = format!("{location}\n{thread}\n{message}");
             let kind = if std::process::id() == channel.pid {
                 Kind::Panic
             } else {
                 Kind::ChildPanic
             };
-            send(channel, kind, text.as_bytes());
+            send(channel, kind, cut_to_fit(&text).as_bytes());
         }
         previous(info);
     }));
@@ -183,11 +186,7 @@ pub fn begin() {
 /// panic hook that forwards panics.
 fn report_hang(text: &str) {
     if let Some(channel) = channel() {
-        let mut cut = text.len().min(MAX_MESSAGE);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        send(channel, Kind::Hang, text[..cut].as_bytes());
+        send(channel, Kind::Hang, cut_to_fit(text).as_bytes());
     }
 }
 
