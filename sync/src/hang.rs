@@ -61,6 +61,49 @@ pub fn waiting_for_others<R>(waits: &'static str, f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Returns once at least `n` threads other than the caller are asleep inside an untimed
+/// wait of the facade for another thread's signal (a condition variable wait, or a receive
+/// on the facade's channel: where a queue's idle workers sleep), or after `fallback` if
+/// that never happens.
+/// Returns whether it happened.
+///
+/// A stress test calls this before the event that must wake those threads (a close, a
+/// drop, a goodbye): then a submission that loses the wake-up leaves them asleep on every
+/// run, and the hang watch reports it, instead of only on runs where the threads happened
+/// to be asleep in time. `fallback` is only for submissions whose threads never sleep in
+/// the facade's wait (they spin, or poll with a timeout); the test then goes on as it
+/// would have without the gate. Without the hang watch (a plain `cargo test`) the slots
+/// are not kept, so it waits a moment and returns false.
+pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
+    #[cfg(not(loom))]
+    return imp::until_asleep_in_waits(|me, tid| tid != me, n, fallback, || false);
+    #[cfg(loom)]
+    {
+        let _ = (n, fallback);
+        false
+    }
+}
+
+/// Like [`until_asleep_in_waits`], for the threads `tids` ([`tid`] of each), where other
+/// threads (a pool's idle workers) may be asleep in waits too and must not be counted.
+pub fn until_these_asleep_in_waits(tids: &[i32], fallback: std::time::Duration) -> bool {
+    #[cfg(not(loom))]
+    return imp::until_these_asleep_in_waits(tids, fallback);
+    #[cfg(loom)]
+    {
+        let _ = (tids, fallback);
+        false
+    }
+}
+
+/// The calling thread's kernel id, as [`until_these_asleep_in_waits`] takes it.
+pub fn tid() -> i32 {
+    #[cfg(not(loom))]
+    return nix::unistd::gettid().as_raw();
+    #[cfg(loom)]
+    0
+}
+
 #[cfg(not(loom))]
 pub(crate) use imp::{blocked, Kind};
 
@@ -85,6 +128,8 @@ mod imp {
         Lock,
         Wait,
         Join,
+        /// A receive on the facade's channel.
+        Receive,
         Others(&'static str),
     }
 
@@ -96,6 +141,7 @@ mod imp {
     const WAIT: u32 = 2;
     const JOIN: u32 = 3;
     const OTHERS: u32 = 4;
+    const RECEIVE: u32 = 5;
     const LOOK_EVERY: Duration = Duration::from_millis(100);
     /// Looks in a row that must agree before a hang is called.
     const LOOKS: usize = 3;
@@ -212,6 +258,7 @@ mod imp {
             Kind::Lock => LOCK,
             Kind::Wait => WAIT,
             Kind::Join => JOIN,
+            Kind::Receive => RECEIVE,
             Kind::Others(waits) => {
                 slot.waits
                     .store(waits.as_ptr() as *mut u8, Ordering::Relaxed);
@@ -233,6 +280,50 @@ mod imp {
         }
         let _back = Back(slot, outer);
         f()
+    }
+
+    pub fn until_these_asleep_in_waits(tids: &[i32], fallback: Duration) -> bool {
+        // A thread that has ended will never sleep: no use waiting for it.
+        let ended = || {
+            tids.iter()
+                .any(|tid| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists())
+        };
+        until_asleep_in_waits(|_, tid| tids.contains(&tid), tids.len(), fallback, ended)
+    }
+
+    /// Whether `n` threads that `counts(me, tid)` are asleep in an untimed wait; false
+    /// after `fallback`, or as soon as `hopeless()`.
+    pub fn until_asleep_in_waits(
+        counts: impl Fn(i32, i32) -> bool,
+        n: usize,
+        fallback: Duration,
+        hopeless: impl Fn() -> bool,
+    ) -> bool {
+        if !WATCHING.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            return false;
+        }
+        let me = nix::unistd::gettid().as_raw();
+        let began = std::time::Instant::now();
+        loop {
+            let asleep_in_waits = TABLE
+                .iter()
+                .filter(|s| {
+                    let tid = s.tid.load(Ordering::Acquire);
+                    tid != 0
+                        && counts(me, tid)
+                        && matches!(s.state.load(Ordering::Acquire), WAIT | RECEIVE)
+                        && asleep(tid)
+                })
+                .count();
+            if asleep_in_waits >= n {
+                return true;
+            }
+            if began.elapsed() >= fallback || hopeless() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// One blocked thread, as one look saw it.
@@ -361,6 +452,7 @@ mod imp {
                 LOCK => "waits for a lock".to_string(),
                 WAIT => "waits on a condition variable".to_string(),
                 JOIN => "waits for a thread to end (join)".to_string(),
+                RECEIVE => "waits for a message on a channel".to_string(),
                 _ if s.waits.0.is_null() => "waits for other threads".to_string(),
                 // SAFETY: a non-null `waits` was stored, with its length, from a
                 // `&'static str` (see `blocked`), which is never freed.

@@ -61,8 +61,6 @@ pub mod mpsc {
         use std::sync::mpsc::{RecvError, RecvTimeoutError, Sender, TryRecvError};
         use std::time::Duration;
 
-        const WAITS: &str = "for a message on a channel";
-
         /// Creates a channel: a [`Sender`] (clone it for more senders) and its [`Receiver`].
         pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             let (sender, receiver) = std::sync::mpsc::channel();
@@ -76,7 +74,7 @@ pub mod mpsc {
             /// Waits for a message; `Err` once every sender is gone and nothing is left.
             #[track_caller]
             pub fn recv(&self) -> Result<T, RecvError> {
-                blocked(Kind::Others(WAITS), || self.0.recv())
+                blocked(Kind::Receive, || self.0.recv())
             }
 
             /// Like [`Receiver::recv`], but gives up after `timeout`. A timeout longer than
@@ -84,7 +82,7 @@ pub mod mpsc {
             #[track_caller]
             pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
                 if timeout >= LONG_WAIT {
-                    blocked(Kind::Others(WAITS), || self.0.recv_timeout(timeout))
+                    blocked(Kind::Receive, || self.0.recv_timeout(timeout))
                 } else {
                     self.0.recv_timeout(timeout)
                 }

@@ -344,3 +344,70 @@ fn without_watch_nothing_is_recorded() {
     assert_eq!(t.join().unwrap(), 2);
     assert_eq!(*m.lock(), 1);
 }
+
+#[test]
+#[ignore]
+fn gate_on_sleepers() {
+    if !in_child("gate_on_sleepers") {
+        return;
+    }
+    // Two threads asleep on a flag: the gate opens, and they are still waiting when it
+    // does (the flag is not set yet), so the event the test then sends finds them asleep.
+    let flag = Flag::new();
+    let woken = Arc::new(Mutex::new(0));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (flag, woken) = (flag.clone(), woken.clone());
+            thread::spawn(move || {
+                flag.wait();
+                *woken.lock() += 1;
+            })
+        })
+        .collect();
+    assert!(hang::until_asleep_in_waits(2, Duration::from_secs(20)));
+    assert_eq!(*woken.lock(), 0);
+    flag.set();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // A thread that sleeps (not in a facade wait) is not counted: the gate gives up.
+    let sleeper = thread::spawn(|| std::thread::sleep(Duration::from_millis(600)));
+    assert!(!hang::until_asleep_in_waits(1, Duration::from_millis(300)));
+    sleeper.join().unwrap();
+
+    // Gating on one named thread: another thread asleep in a wait is not it.
+    let (other, target) = (Flag::new(), Flag::new());
+    let bystander = {
+        let other = other.clone();
+        thread::spawn(move || other.wait())
+    };
+    let reached_its_wait = Arc::new(Mutex::new(false));
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let named = {
+        let (target, reached) = (target.clone(), reached_its_wait.clone());
+        thread::spawn(move || {
+            tid_tx.send(hang::tid()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            *reached.lock() = true;
+            target.wait();
+        })
+    };
+    let tid = tid_rx.recv().unwrap();
+    assert!(hang::until_these_asleep_in_waits(
+        &[tid],
+        Duration::from_secs(20)
+    ));
+    assert!(
+        *reached_its_wait.lock(),
+        "the gate opened before the named thread waited"
+    );
+    other.set();
+    target.set();
+    bystander.join().unwrap();
+    named.join().unwrap();
+}
+
+#[test]
+fn the_gate_opens_once_threads_sleep_in_a_wait_and_only_then() {
+    assert_passes(&scenario("gate_on_sleepers"));
+}

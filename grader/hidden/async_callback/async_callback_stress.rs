@@ -8,7 +8,7 @@
 use async_callback::{AsyncResult, Pool, PoolError};
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
-use kata_testkit::threads::{together, within, Gate};
+use kata_testkit::threads::{together, within, Gate, UntilAsleep};
 use std::time::Duration;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -374,6 +374,7 @@ hidden_test! {
         const WAITERS: usize = 3;
         let pool = pool(2);
         let caller = thread::current().id();
+        let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..20 {
             let gate = Arc::new(Gate::new());
             let _open_at_the_end = Gate::open_on_drop(&gate);
@@ -399,18 +400,23 @@ hidden_test! {
             assert!(!on_caller.load(Ordering::SeqCst), "{ON_CALLER}");
             let waited = within(Duration::from_secs(20), {
                 let (result, gate) = (result.clone(), Arc::clone(&gate));
+                let until_asleep = Arc::clone(&until_asleep);
                 move || {
+                    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
                     let waiters: Vec<_> = (0..WAITERS)
                         .map(|_| {
-                            let result = result.clone();
+                            let (result, tid_tx) = (result.clone(), tid_tx.clone());
                             thread::spawn(move || {
+                                let _ = tid_tx.send(kata_sync::hang::tid());
                                 result.wait();
                                 result.ready()
                             })
                         })
                         .collect();
-                    // Only a chance for all three to be waiting already, never a verdict.
-                    thread::sleep(Duration::from_millis(2));
+                    // Until all three are asleep in wait() (not the pool's idle workers):
+                    // completing the result must then wake every one, on every run.
+                    let tids: Vec<i32> = tid_rx.iter().take(WAITERS).collect();
+                    until_asleep.lock().unwrap().these(&tids);
                     gate.open();
                     waiters
                         .into_iter()

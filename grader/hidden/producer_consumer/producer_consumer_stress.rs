@@ -522,6 +522,12 @@ hidden_test! {
             while attempts.load(Ordering::SeqCst) < BOUND + PRODUCERS {
                 thread::yield_now();
             }
+            // In the first round, until every producer is asleep in the channel's wait, so
+            // that a drop that wakes nobody leaves them asleep on every run (the hang watch
+            // then names their line); later rounds drop it at whatever moment comes.
+            if round == 0 {
+                kata_sync::hang::until_asleep_in_waits(PRODUCERS, Duration::from_secs(10));
+            }
             for _ in 0..50 {
                 thread::yield_now();
             }
@@ -697,6 +703,12 @@ hidden_test! {
                 run(vec![0..30u32, 100..130], 1, 2, move |item: &u32| {
                     assert_on_a_consumer_thread(caller);
                     if *item == 7 + round {
+                        // In the first round, not before both producers are asleep in send
+                        // on the full queue (neither can have sent all 30 of its items): the
+                        // consumer's end must wake them, on every run.
+                        if round == 0 {
+                            kata_sync::hang::until_asleep_in_waits(2, Duration::from_secs(10));
+                        }
                         std::panic::resume_unwind(Box::new(CONSUME_FAILS));
                     }
                 })
@@ -811,6 +823,9 @@ hidden_test! {
             catch_unwind(AssertUnwindSafe(|| {
                 run(vec![0..1_000u32], 1, 2, move |_: &u32| {
                     assert_on_a_consumer_thread(caller);
+                    // Not before the producer is asleep in send on the full queue: the
+                    // consumer's end must wake it, on every run.
+                    kata_sync::hang::until_asleep_in_waits(1, Duration::from_secs(10));
                     std::panic::resume_unwind(Box::new(CONSUME_FAILS))
                 })
             }))

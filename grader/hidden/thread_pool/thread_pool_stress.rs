@@ -6,10 +6,10 @@
 
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
-use kata_testkit::threads::{together, within, Gate};
+use kata_testkit::threads::{together, within, Gate, UntilAsleep};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use kata_sync::thread::{self, ThreadId};
 use std::time::Duration;
 use thread_pool::{PoolError, ThreadPool};
@@ -520,7 +520,9 @@ hidden_test! {
     /// (even rounds) or terminated (odd rounds): join returns, since every idle worker is
     /// woken and exits.
     fn an_idle_pool_closed_or_terminated_joins() {
+        let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..40 {
+            let until_asleep = Arc::clone(&until_asleep);
             let ending = if round % 2 == 0 { "close" } else { "terminate" };
             let joined = within(Duration::from_secs(20), move || {
                 let pool = pool(4);
@@ -529,8 +531,10 @@ hidden_test! {
                     .map(|_| pool.apply_async(move || on_worker(caller)).expect("apply_async"))
                     .collect();
                 let on_workers = results.into_iter().all(|r| matches!(r.get(), Ok(true)));
-                // Only a chance for the workers to be asleep again, never a verdict.
-                thread::sleep(Duration::from_millis(2));
+                // Until all 4 idle workers are asleep again (the caller of join, waiting
+                // for this thread, is not counted): an ending that wakes only some leaves
+                // the others asleep on every run.
+                until_asleep.lock().unwrap().others(4);
                 if round % 2 == 0 {
                     pool.close();
                 } else {

@@ -24,6 +24,8 @@
 //!   ([`Gate::open_on_drop`] opens it however the test ends, so that no pool's drop waits
 //!   for a job still held at it);
 //! - [`Latch`]: counts arrivals, so a test knows that `n` threads have reached a point;
+//! - [`UntilAsleep`]: holds the test back until the threads that its next step must wake
+//!   are asleep in the facade's waits, so that a lost wake-up is lost on every run;
 //! - [`within`]`(limit, f)`: runs `f` on a helper thread, `None` if it has not returned
 //!   within a generous `limit` (a hang turned into a message, never a speed test);
 //! - [`panic_quietly`]`(message)`: panics with a `&'static str` payload without running the
@@ -183,6 +185,48 @@ pub struct OpenOnDrop(Arc<Gate>);
 impl Drop for OpenOnDrop {
     fn drop(&mut self) {
         self.0.open();
+    }
+}
+
+/// Holds a test back, before the event that must wake some threads (a close, a drop, a
+/// result completed), until those threads are asleep in the facade's waits (see
+/// `kata_sync::hang::until_asleep_in_waits`). Then a submission that loses the wake-up
+/// leaves them asleep on every run, and the hang watch names their lines, instead of only
+/// on runs where they happened to be asleep in time.
+///
+/// One per test, over its rounds: a round waits up to [`UntilAsleep::FALLBACK`] for them.
+/// Once a round has waited in vain (a submission whose threads poll or spin instead of
+/// sleeping in a wait), later rounds do not wait, so such a submission loses that time
+/// once, and its rounds go on as they would without the gate.
+pub struct UntilAsleep {
+    gave_up: bool,
+}
+
+impl UntilAsleep {
+    pub const FALLBACK: Duration = Duration::from_secs(10);
+
+    pub fn new() -> UntilAsleep {
+        UntilAsleep { gave_up: false }
+    }
+
+    /// Until `n` threads besides the caller are asleep in waits.
+    pub fn others(&mut self, n: usize) {
+        if !self.gave_up {
+            self.gave_up = !kata_sync::hang::until_asleep_in_waits(n, Self::FALLBACK);
+        }
+    }
+
+    /// Until the threads `tids` (each one's `kata_sync::hang::tid()`) are asleep in waits.
+    pub fn these(&mut self, tids: &[i32]) {
+        if !self.gave_up {
+            self.gave_up = !kata_sync::hang::until_these_asleep_in_waits(tids, Self::FALLBACK);
+        }
+    }
+}
+
+impl Default for UntilAsleep {
+    fn default() -> Self {
+        UntilAsleep::new()
     }
 }
 
