@@ -76,7 +76,7 @@ pub fn waiting_for_others<R>(waits: &'static str, f: impl FnOnce() -> R) -> R {
 /// are not kept, so it waits a moment and returns false.
 pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
     #[cfg(not(loom))]
-    return imp::until_asleep_in_waits(|me, tid| tid != me, n, fallback, || false);
+    return imp::until_asleep_in(&imp::WAITS, |me, tid| tid != me, n, fallback, || false);
     #[cfg(loom)]
     {
         let _ = (n, fallback);
@@ -85,7 +85,9 @@ pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
 }
 
 /// Like [`until_asleep_in_waits`], for the threads `tids` ([`tid`] of each), where other
-/// threads (a pool's idle workers) may be asleep in waits too and must not be counted.
+/// threads (a pool's idle workers) may be asleep in waits too and must not be counted. A
+/// join of a facade thread counts too here (a group's `join_all` may join its threads).
+/// Returns false at once if one of them has ended.
 pub fn until_these_asleep_in_waits(tids: &[i32], fallback: std::time::Duration) -> bool {
     #[cfg(not(loom))]
     return imp::until_these_asleep_in_waits(tids, fallback);
@@ -142,6 +144,9 @@ mod imp {
     const JOIN: u32 = 3;
     const OTHERS: u32 = 4;
     const RECEIVE: u32 = 5;
+    /// Waits for another thread's signal, which a lost wake-up leaves asleep. (Not a join,
+    /// for `until_asleep_in_waits`: a test's own threads join the code under test.)
+    pub const WAITS: [u32; 2] = [WAIT, RECEIVE];
     const LOOK_EVERY: Duration = Duration::from_millis(100);
     /// Looks in a row that must agree before a hang is called.
     const LOOKS: usize = 3;
@@ -288,12 +293,14 @@ mod imp {
             tids.iter()
                 .any(|tid| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists())
         };
-        until_asleep_in_waits(|_, tid| tids.contains(&tid), tids.len(), fallback, ended)
+        let counts = |_, tid| tids.contains(&tid);
+        until_asleep_in(&[WAIT, RECEIVE, JOIN], counts, tids.len(), fallback, ended)
     }
 
-    /// Whether `n` threads that `counts(me, tid)` are asleep in an untimed wait; false
+    /// Whether `n` threads that `counts(me, tid)` are asleep in one of the `states`; false
     /// after `fallback`, or as soon as `hopeless()`.
-    pub fn until_asleep_in_waits(
+    pub fn until_asleep_in(
+        states: &[u32],
         counts: impl Fn(i32, i32) -> bool,
         n: usize,
         fallback: Duration,
@@ -312,7 +319,7 @@ mod imp {
                     let tid = s.tid.load(Ordering::Acquire);
                     tid != 0
                         && counts(me, tid)
-                        && matches!(s.state.load(Ordering::Acquire), WAIT | RECEIVE)
+                        && states.contains(&s.state.load(Ordering::Acquire))
                         && asleep(tid)
                 })
                 .count();

@@ -6,6 +6,7 @@
 //! test hang, and the grader's time limit reports it.
 
 use kata_harness::hidden_test;
+use kata_testkit::threads::UntilAsleep;
 use lock::{Lock, ReleaseError};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -248,18 +249,19 @@ hidden_test! {
              (Instant::checked_add says when that is)",
             if got.is_err() { "panicked".to_string() } else { format!("returned {got:?}") }
         );
+        let mut until_asleep = UntilAsleep::new();
         for round in 0..20 {
             let (about_to_wait, waiting) = mpsc::channel();
             let other = Arc::clone(&lock);
             let waiter = thread::spawn(move || {
-                about_to_wait.send(()).unwrap();
+                about_to_wait.send(kata_sync::hang::tid()).unwrap();
                 let got = other.acquire(true, Some(Duration::MAX));
                 (got, if got { other.release() } else { Ok(()) })
             });
-            waiting.recv().unwrap();
-            // Only a chance for the waiter to be asleep in acquire when the release comes,
-            // never a verdict: either way it must end up with the lock.
-            thread::sleep(Duration::from_millis(2));
+            let tid = waiting.recv().unwrap();
+            // Until the waiter is asleep in acquire, so that a release that wakes nobody
+            // leaves it there on every run (a correct lock passes whatever the order).
+            until_asleep.these(&[tid]);
             assert_eq!(lock.release(), Ok(()), "round {round}: release() by the holder");
             let (got, released) = waiter.join().unwrap_or_else(|_| {
                 panic!(
@@ -376,6 +378,7 @@ hidden_test! {
     /// 20 rounds: a thread waits in acquire(true, Some(1 hour)) while the main thread holds
     /// the lock; the main thread releases; the waiter must get the lock, and return true.
     fn timed_acquire_gets_the_lock_once_released() {
+        let mut until_asleep = UntilAsleep::new();
         for round in 0..20 {
             let lock = Arc::new(Lock::new());
             assert!(lock.acquire(true, None), "acquire(true, None) of a free lock");
@@ -384,7 +387,7 @@ hidden_test! {
             let (may_release, release_it) = mpsc::channel::<()>();
             let other = Arc::clone(&lock);
             let waiter = thread::spawn(move || {
-                about_to_wait.send(()).unwrap();
+                about_to_wait.send(kata_sync::hang::tid()).unwrap();
                 let got = other.acquire(true, Some(Duration::from_secs(3600)));
                 got_it.send(got).unwrap();
                 if got {
@@ -394,10 +397,10 @@ hidden_test! {
                     Ok(())
                 }
             });
-            waiting.recv().unwrap();
-            // Only a chance for the waiter to be asleep in acquire when the release comes,
-            // never a verdict: either way it must end up with the lock.
-            thread::sleep(Duration::from_millis(5));
+            let tid = waiting.recv().unwrap();
+            // Until the waiter is asleep in acquire, so that a release that wakes nobody
+            // leaves it there on every run (a correct lock passes whatever the order).
+            until_asleep.these(&[tid]);
             assert_eq!(lock.release(), Ok(()), "round {round}: release() by the holder");
             let got = have.recv().unwrap();
             assert!(

@@ -11,6 +11,7 @@
 //! a failed assertion in a test that did not mean to test dropping must not hang there.
 
 use kata_harness::hidden_test;
+use kata_testkit::threads::UntilAsleep;
 use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -371,6 +372,7 @@ hidden_test! {
     /// Two helper threads call join_all() on one group while its thread is held at a gate;
     /// when it ends, both join_alls return (the thread's leaving wakes every waiter).
     fn two_join_alls_at_once_both_return() {
+        let mut until_asleep = UntilAsleep::new();
         for round in 0..10 {
             let group = Arc::new(ThreadGroup::new());
             let (arrived, arrivals) = channel();
@@ -378,15 +380,20 @@ hidden_test! {
             let handle = start(&group, None, body);
             wait_for_arrivals(&arrivals, 1);
             let (returned, returns) = channel();
+            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
             for _ in 0..2 {
-                let (group, returned) = (Arc::clone(&group), returned.clone());
+                let (group, returned, tid_tx) =
+                    (Arc::clone(&group), returned.clone(), tid_tx.clone());
                 kata_sync::thread::spawn(move || {
+                    let _ = tid_tx.send(kata_sync::hang::tid());
                     group.join_all();
                     let _ = returned.send(group.active_count());
                 });
             }
-            // Only a chance for both to be waiting already, never a verdict.
-            std::thread::sleep(Duration::from_millis(5));
+            // Until both are asleep in join_all, so that a leaving that wakes only one
+            // leaves the other there on every run.
+            let tids: Vec<i32> = tid_rx.iter().take(2).collect();
+            until_asleep.these(&tids);
             drop(open);
             for n in 0..2 {
                 match kata_sync::hang::waiting_for_others("for the thread that waits for the group", || {
