@@ -561,6 +561,7 @@ hidden_test! {
     /// 10 rounds: a job is held on one of 2 workers, the pool is closed, and two threads
     /// call join at once; when each join returns, the job must have finished.
     fn two_joins_at_once_both_wait_for_the_workers() {
+        let mut until_asleep = UntilAsleep::new();
         for round in 0..10 {
             let pool = share!(pool(2), "ThreadPool");
             let gate = Arc::new(Gate::new());
@@ -586,17 +587,22 @@ hidden_test! {
             }
             assert!(!on_caller.load(Ordering::SeqCst), "execute: {ON_CALLER}");
             pool.close();
+            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
             let joiners: Vec<_> = (0..2)
                 .map(|_| {
                     let (pool, finished) = (pool.clone(), Arc::clone(&finished));
+                    let tid_tx = tid_tx.clone();
                     thread::spawn(move || {
+                        let _ = tid_tx.send(kata_sync::hang::tid());
                         let joined = pool.join();
                         (joined.is_ok(), finished.load(Ordering::SeqCst))
                     })
                 })
                 .collect();
-            // Only a chance for a join that does not wait to return early, never a verdict.
-            thread::sleep(Duration::from_millis(30));
+            // Until both joins are asleep (or one has returned, too early): a join that does
+            // not wait has returned by then on every run.
+            let tids: Vec<i32> = tid_rx.iter().take(2).collect();
+            until_asleep.these(&tids);
             gate.open();
             for joiner in joiners {
                 let (ok, finished_then) = joiner.join().expect("a joining thread panicked");
