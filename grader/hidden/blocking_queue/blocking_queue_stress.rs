@@ -12,11 +12,11 @@
 
 use blocking_queue::{BlockingQueue, Empty, Full, LifoQueue, PriorityQueue, Queue, Store};
 use kata_harness::hidden_test;
-use kata_testkit::threads::{panic_message, within};
+use kata_testkit::threads::{panic_message, within, UntilAsleep};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kata_sync::mpsc;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use kata_sync::thread;
 use std::time::{Duration, Instant};
 
@@ -221,18 +221,19 @@ hidden_test! {
                  {got:?}: it must give up after the timeout with Err(Empty)"
             );
         }
+        let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..20u32 {
             let (ready, go) = mpsc::channel();
             let producer = {
-                let q = Arc::clone(&q);
+                let (q, until_asleep) = (Arc::clone(&q), Arc::clone(&until_asleep));
                 thread::spawn(move || {
-                    go.recv().unwrap();
-                    // Only a chance for the get to be waiting already, never a verdict.
-                    thread::sleep(Duration::from_millis(5));
+                    let getter = go.recv().unwrap();
+                    // Until the get is asleep waiting (a correct queue passes either way).
+                    until_asleep.lock().unwrap().these(&[getter]);
                     q.put(round, true, None)
                 })
             };
-            ready.send(()).unwrap();
+            ready.send(kata_sync::hang::tid()).unwrap();
             let got = q.get(true, Some(Duration::from_secs(3600)));
             assert!(
                 matches!(got, Ok(r) if r == round),
@@ -264,18 +265,19 @@ hidden_test! {
             );
         }
         assert_eq!(q.qsize(), 1, "qsize() of a Queue::new(1) after refused puts");
+        let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..20u32 {
             let (ready, go) = mpsc::channel();
             let consumer = {
-                let q = Arc::clone(&q);
+                let (q, until_asleep) = (Arc::clone(&q), Arc::clone(&until_asleep));
                 thread::spawn(move || {
-                    go.recv().unwrap();
-                    // Only a chance for the put to be waiting already, never a verdict.
-                    thread::sleep(Duration::from_millis(5));
+                    let putter = go.recv().unwrap();
+                    // Until the put is asleep waiting (a correct queue passes either way).
+                    until_asleep.lock().unwrap().these(&[putter]);
                     q.get(true, None)
                 })
             };
-            ready.send(()).unwrap();
+            ready.send(kata_sync::hang::tid()).unwrap();
             let put = q.put(round, true, Some(Duration::from_secs(3600)));
             assert!(
                 put.is_ok(),
@@ -531,12 +533,17 @@ hidden_test! {
     fn a_huge_timeout_waits_like_no_timeout() {
         let forever = Some(Duration::MAX);
         let q: Arc<Queue<u32>> = Arc::new(Queue::new(1));
+        let mut until_asleep = UntilAsleep::new();
+        let (tid_tx, tid_rx) = mpsc::channel();
         let getter = {
-            let q = Arc::clone(&q);
-            thread::spawn(move || q.get(true, forever))
+            let (q, tid_tx) = (Arc::clone(&q), tid_tx.clone());
+            thread::spawn(move || {
+                tid_tx.send(kata_sync::hang::tid()).unwrap();
+                q.get(true, forever)
+            })
         };
-        // Only a chance for the get to be waiting already, never a verdict.
-        thread::sleep(Duration::from_millis(20));
+        // Until the get is asleep waiting (a correct queue passes either way).
+        until_asleep.these(&[tid_rx.recv().unwrap()]);
         let put = q.put(5, true, None);
         assert!(put.is_ok(), "put(5, true, None) into an empty Queue::new(1) returned {put:?}");
         match getter.join() {
@@ -557,9 +564,12 @@ hidden_test! {
         assert!(put.is_ok(), "put(6, true, None) into an empty Queue::new(1) returned {put:?}");
         let putter = {
             let q = Arc::clone(&q);
-            thread::spawn(move || q.put(7, true, forever))
+            thread::spawn(move || {
+                tid_tx.send(kata_sync::hang::tid()).unwrap();
+                q.put(7, true, forever)
+            })
         };
-        thread::sleep(Duration::from_millis(20));
+        until_asleep.these(&[tid_rx.recv().unwrap()]);
         let got = q.get(true, None);
         assert!(matches!(got, Ok(6)), "get(true, None) of a queue holding 6 returned {got:?}");
         match putter.join() {
