@@ -104,6 +104,18 @@ fn path_hash(path: &std::path::Path) -> u64 {
         })
 }
 
+/// Runs `f`; with `KATA_GRADER_TIMINGS` set, says on stderr how long it took, as
+/// `timing: <stage> <ms> ms` (for `scripts/bench.sh`: where a check's time goes).
+pub(crate) fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("KATA_GRADER_TIMINGS").is_none() {
+        return f();
+    }
+    let began = std::time::Instant::now();
+    let value = f();
+    eprintln!("timing: {stage} {} ms", began.elapsed().as_millis());
+    value
+}
+
 /// Holds an exclusive lock on a work directory for the life of a grade.
 struct WorkDirLock {
     _file: std::fs::File,
@@ -146,7 +158,7 @@ pub fn prepare(
 ) -> Result<Prepared, GradeError> {
     process::init()
         .map_err(|e| GradeError::Walls(format!("cannot guard the grader itself: {e}")))?;
-    let protections = process::probe_protections().map_err(GradeError::Walls)?;
+    let protections = timed("probe", process::probe_protections).map_err(GradeError::Walls)?;
     let plan = plan::plan(
         course,
         source,
@@ -185,7 +197,7 @@ pub fn prepare(
             plan.submission.display()
         );
     }
-    compile::stage(course, &admitted, &ws)?;
+    timed("stage", || compile::stage(course, &admitted, &ws))?;
     let build = compile::build(
         &admitted,
         &ws,
@@ -242,7 +254,9 @@ pub fn grade(
             jobs.len()
         );
     }
-    let runs = run::execute(&jobs, &prepared.protections, &prepared.run_options)?;
+    let runs = timed("run", || {
+        run::execute(&jobs, &prepared.protections, &prepared.run_options)
+    })?;
     Ok(score::score(
         course,
         &prepared.plan,
