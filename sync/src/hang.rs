@@ -86,7 +86,8 @@ pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
 
 /// Like [`until_asleep_in_waits`], for the threads `tids` ([`tid`] of each), where other
 /// threads (a pool's idle workers) may be asleep in waits too and must not be counted. A
-/// join of a facade thread counts too here (a group's `join_all` may join its threads).
+/// join of a facade thread counts too here (a group's `join_all` may join its threads),
+/// and so does a wait for a facade lock (a second `join` waits for the first to finish).
 /// Returns false at once if one of them has ended.
 pub fn until_these_asleep_in_waits(tids: &[i32], fallback: std::time::Duration) -> bool {
     #[cfg(not(loom))]
@@ -294,11 +295,19 @@ mod imp {
                 .any(|tid| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists())
         };
         let counts = |_, tid| tids.contains(&tid);
-        until_asleep_in(&[WAIT, RECEIVE, JOIN], counts, tids.len(), fallback, ended)
+        until_asleep_in(
+            &[WAIT, RECEIVE, JOIN, LOCK],
+            counts,
+            tids.len(),
+            fallback,
+            ended,
+        )
     }
 
-    /// Whether `n` threads that `counts(me, tid)` are asleep in one of the `states`; false
-    /// after `fallback`, or as soon as `hopeless()`.
+    /// Whether `n` threads that `counts(me, tid)` are asleep in one of the `states`, on two
+    /// looks in a row with none of them having entered another call in between (a thread
+    /// that meets a busy lock on its way to its wait is not there yet); false after
+    /// `fallback`, or as soon as `hopeless()`.
     pub fn until_asleep_in(
         states: &[u32],
         counts: impl Fn(i32, i32) -> bool,
@@ -312,19 +321,26 @@ mod imp {
         }
         let me = nix::unistd::gettid().as_raw();
         let began = std::time::Instant::now();
+        let mut last: Option<Vec<(i32, u32)>> = None;
         loop {
-            let asleep_in_waits = TABLE
+            let asleep_now: Vec<(i32, u32)> = TABLE
                 .iter()
-                .filter(|s| {
+                .filter_map(|s| {
                     let tid = s.tid.load(Ordering::Acquire);
-                    tid != 0
+                    let counted = tid != 0
                         && counts(me, tid)
                         && states.contains(&s.state.load(Ordering::Acquire))
-                        && asleep(tid)
+                        && asleep(tid);
+                    counted.then(|| (tid, s.entered.load(Ordering::Acquire)))
                 })
-                .count();
-            if asleep_in_waits >= n {
-                return true;
+                .collect();
+            if asleep_now.len() >= n {
+                if last.as_ref() == Some(&asleep_now) {
+                    return true;
+                }
+                last = Some(asleep_now);
+            } else {
+                last = None;
             }
             if began.elapsed() >= fallback || hopeless() {
                 return false;
