@@ -3,9 +3,10 @@
 //! Every count is made exact by gates: a thread tells the test it has arrived, then
 //! waits until the test opens its gate, so the test knows which threads are running
 //! without looking at a clock. Where the right answer is "still waiting" (join_all, and
-//! dropping the group, must not return while a thread runs), the test gives a wrong
-//! early return `EARLY_FALLBACK` to show itself, and a hang is reported after
-//! `HANG_FALLBACK`; a correct group never comes near either.
+//! dropping the group, must not return while a thread runs), the test waits until the
+//! waiting thread is asleep in the facade's wait (or has returned: a wrong early return),
+//! for at most `EARLY_FALLBACK` (a wait that polls is never seen asleep), and a hang is
+//! reported after `HANG_FALLBACK`; a correct group never comes near either.
 //!
 //! Most tests leak their group (`Box::leak`): dropping a group waits for its threads, so
 //! a failed assertion in a test that did not mean to test dropping must not hang there.
@@ -447,8 +448,10 @@ fn check_waits_for_every_thread(
     }
     wait_for_arrivals(&arrivals, 3);
     let (returned, returns) = channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     let seen_done = Arc::clone(&done);
     kata_sync::thread::spawn(move || {
+        let _ = tid_tx.send(kata_sync::hang::tid());
         wait_for_all(group);
         let snapshot: Vec<bool> = seen_done.iter().map(|d| d.load(Ordering::SeqCst)).collect();
         let _ = returned.send(snapshot);
@@ -459,7 +462,12 @@ fn check_waits_for_every_thread(
     for h in handles {
         h.join().expect("the body returns normally");
     }
-    if returns.recv_timeout(EARLY_FALLBACK).is_ok() {
+    // Until the thread that waits for the group is asleep in that wait, or has returned
+    // (then its word is already sent): a wait that does not wait shows itself on every
+    // run. One that polls instead of sleeping gets EARLY_FALLBACK to show itself.
+    let waiter = tid_rx.recv().expect("the waiting thread starts");
+    kata_sync::hang::until_these_asleep_in_waits(&[waiter], EARLY_FALLBACK);
+    if returns.try_recv().is_ok() {
         panic!(
             "{what} returned while Thread-3 was still running (blocked in its body): it \
              must wait until the body of every thread of the group has ended"
