@@ -5,7 +5,10 @@
 #   3. edit:  `grader check race` after editing exercises/race/src/lib.rs
 #   4. solutions through the grader (warm), and
 #   5. plain `cargo test` running the same hidden tests of the solutions in one process per
-#      suite (no isolation, no proof channel, no per-test limits), for comparison.
+#      suite (no isolation, no proof channel, no per-test limits), for comparison;
+#   6. plain `cargo build` of the same generated workspace's tests, both configurations, one
+#      after the other, into an empty target directory: what the cold grade's build costs
+#      without the grader (compare with 1).
 #   usage: scripts/bench.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,11 +31,21 @@ normal=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidd
 loom=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
 # Build first, so that the timed runs below only run.
 (cd "$ws" && cargo test -q --no-run --workspace --target-dir ../../target $normal >/dev/null 2>&1 || true)
-(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --no-run --workspace --target-dir ../../target $loom >/dev/null 2>&1 || true)
+(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --no-run --workspace --target-dir ../../target-loom $loom >/dev/null 2>&1 || true)
 plain_start=$(date +%s.%N)
 (cd "$ws" && cargo test -q --workspace --target-dir ../../target $normal >/dev/null 2>&1 || true)
-(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --workspace --target-dir ../../target $loom >/dev/null 2>&1 || true)
+(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --workspace --target-dir ../../target-loom $loom >/dev/null 2>&1 || true)
 plain=$(awk "BEGIN { print $(date +%s.%N) - $plain_start }")
+# The exercises' workspace is what the cold grade built.
+ex=$(ls -d target/grader/exercises/ws)
+exnormal=$(grep -h '^name = ' "$ex"/exercises-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep -v '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
+exloom=$(grep -h '^name = ' "$ex"/exercises-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
+rm -rf "$work/plain-target"
+build_start=$(date +%s.%N)
+(cd "$ex" && cargo build -q --keep-going --workspace --target-dir "$work/plain-target" $exnormal >/dev/null 2>&1 || true)
+(cd "$ex" && RUSTFLAGS="--cfg loom" cargo build -q --keep-going --workspace --target-dir "$work/plain-target" $exloom >/dev/null 2>&1 || true)
+build=$(awk "BEGIN { print $(date +%s.%N) - $build_start }")
+rm -rf "$work/plain-target"
 tests=$(grep -c '^          - ' course.yaml || true)
 printf '%-58s %8s\n' "what ($(nproc) cores, $tests hidden tests)" "seconds"
 printf '%-58s %8.1f\n' "cold grade of the exercises from a fresh clone" "$cold"
@@ -40,3 +53,4 @@ printf '%-58s %8.1f\n' "warm regrade, nothing changed" "$warm"
 printf '%-58s %8.1f\n' "check race after editing its lib.rs" "$edit"
 printf '%-58s %8.1f\n' "grade of the solutions (warm)" "$sol"
 printf '%-58s %8.1f\n' "plain cargo test of the same hidden tests (warm)" "$plain"
+printf '%-58s %8.1f\n' "plain cargo build of the cold grade's workspace (both)" "$build"
