@@ -7,17 +7,19 @@
 //! `MEET_FALLBACK` and reports that it ran alone; a correct run_both meets at once.
 //!
 //! "run_both returns only after both tasks ended" is decided the same way: the task that
-//! outlives its panicking partner listens, for `LINGER`, for the test's word that run_both
-//! has already returned. It hears it only if run_both left while it was still running.
+//! outlives its panicking partner listens for the test's word that run_both has already
+//! returned, until the partner's thread is gone and run_both's caller is asleep (in a
+//! join, or past run_both already), or for at most `LINGER`. It hears it only if run_both
+//! left while it was still running.
 
 use kata_harness::hidden_test;
 use sing_dance::{dance, run_both, sing};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kata_sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, Once};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a task waits for its partner before it reports that it ran alone.
 const MEET_FALLBACK: Duration = Duration::from_secs(5);
@@ -359,11 +361,37 @@ fn check_waits_for_the_survivor(a_panics: bool) {
     let (met_b_tx, met_b) = channel();
     let (returned_tx, returned_rx) = channel::<()>();
     let (verdict_tx, verdict_rx) = channel::<bool>();
-    // The survivor: after the meeting, listen for "run_both has returned".
+    // The survivor: after the meeting, listen for "run_both has returned". It listens
+    // until its panicking partner's thread is gone and the caller of run_both is asleep:
+    // then the caller either waits for this task (a join) or has already returned and
+    // sent its word (it then waits for this verdict). A run_both that waits in some way
+    // the facade does not see gets LINGER.
+    let caller = kata_sync::hang::tid();
+    let panicker_tid = Arc::new(AtomicI32::new(0));
+    let panicked_on = Arc::clone(&panicker_tid);
     let linger = move || {
-        let heard = returned_rx.recv_timeout(LINGER).is_ok();
+        let began = Instant::now();
+        let gone = |tid: i32| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists();
+        loop {
+            let tid = panicker_tid.load(Ordering::SeqCst);
+            if (tid != 0 && tid != caller && gone(tid)) || began.elapsed() >= LINGER {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let left = LINGER.saturating_sub(began.elapsed());
+        kata_sync::hang::until_these_asleep_in_waits(&[caller], left);
+        let heard = returned_rx.try_recv().is_ok();
         let _ = verdict_tx.send(heard);
     };
+    // The panicking task says which thread it is, then panics.
+    let panics = |panicked_on: Arc<AtomicI32>| {
+        move |message: &'static str| -> ! {
+            panicked_on.store(kata_sync::hang::tid(), Ordering::SeqCst);
+            panic_quietly(message)
+        }
+    };
+    let (a_panics_now, b_panics_now) = (panics(Arc::clone(&panicked_on)), panics(panicked_on));
     let (mut pa, mut pb) = partners();
     let mut linger = Some(linger);
     let (a_linger, b_linger) = if a_panics {
@@ -378,14 +406,14 @@ fn check_waits_for_the_survivor(a_panics: bool) {
                     let _ = met_a_tx.send(pa.meet());
                     match a_linger {
                         Some(linger) => linger(),
-                        None => panic_quietly("task a panics on purpose"),
+                        None => a_panics_now("task a panics on purpose"),
                     }
                 },
                 move || {
                     let _ = met_b_tx.send(pb.meet());
                     match b_linger {
                         Some(linger) => linger(),
-                        None => panic_quietly("task b panics on purpose"),
+                        None => b_panics_now("task b panics on purpose"),
                     }
                 },
             )
