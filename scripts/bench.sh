@@ -31,10 +31,10 @@ normal=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidd
 loom=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
 # Build first, so that the timed runs below only run.
 (cd "$ws" && cargo test -q --no-run --workspace --target-dir ../../target $normal >/dev/null 2>&1 || true)
-(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --no-run --workspace --target-dir ../../target-loom $loom >/dev/null 2>&1 || true)
+(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --no-run --workspace --target-dir ../../target $loom >/dev/null 2>&1 || true)
 plain_start=$(date +%s.%N)
 (cd "$ws" && cargo test -q --workspace --target-dir ../../target $normal >/dev/null 2>&1 || true)
-(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --workspace --target-dir ../../target-loom $loom >/dev/null 2>&1 || true)
+(cd "$ws" && RUSTFLAGS="--cfg loom" cargo test -q --workspace --target-dir ../../target $loom >/dev/null 2>&1 || true)
 plain=$(awk "BEGIN { print $(date +%s.%N) - $plain_start }")
 # The exercises' workspace is what the cold grade built.
 ex=$(ls -d target/grader/exercises/ws)

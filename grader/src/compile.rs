@@ -3,10 +3,9 @@
 //! The submission is staged (copied) into a work directory outside itself, next to
 //! generated crates: one per kata holding the student's `src/` under a Cargo.toml the
 //! grader writes, and one per kata holding its hidden suites. Everything is built in one
-//! cargo call per configuration (normal, and `--cfg loom` for loom suites; the two run at
-//! once) with `--keep-going`, into a target directory per configuration that every grade
-//! of the course shares, so that a kata that does not compile costs only that kata and a
-//! regrade rebuilds only what changed.
+//! cargo call per configuration (normal, and `--cfg loom` for loom suites) with
+//! `--keep-going`, into one shared target directory, so that a kata that does not
+//! compile costs only that kata and a regrade rebuilds only what changed.
 
 use crate::admit::AdmittedKata;
 use crate::manifest::Course;
@@ -47,23 +46,8 @@ pub struct Workspace {
     /// root, so two grades sharing the target directory must not share these paths, or
     /// one grade could run the other's binaries (cargo would find them fresh).
     pub label: String,
-    /// The cargo target directory, shared by every grade of this course: the normal
-    /// configuration's; loom's is beside it ([`Workspace::target_dir`]).
+    /// The cargo target directory, shared by every grade of this course.
     pub target: PathBuf,
-}
-
-impl Workspace {
-    /// The target directory of `config`'s builds: loom's is a sibling of the normal one.
-    pub fn target_dir(&self, config: Config) -> PathBuf {
-        match config {
-            Config::Normal => self.target.clone(),
-            Config::Loom => {
-                let mut name = self.target.file_name().unwrap_or_default().to_os_string();
-                name.push("-loom");
-                self.target.with_file_name(name)
-            }
-        }
-    }
 }
 
 /// What the build produced for one kata.
@@ -320,56 +304,11 @@ fn write_sources(sources: &Sources, kata_dir: &Path) -> io::Result<()> {
 
 /// Builds every admitted kata's suites: one cargo call per configuration that has suites.
 /// Loom suites are left out for a kata that bypasses the facade.
-///
-/// The two configurations build at once, each in a target directory of its own (in one,
-/// cargo's lock on the directory would hold one build back until the other is done): a
-/// student's edit then costs the slower of the two builds, not their sum. Their artifacts
-/// differ anyway (the flags differ), so nothing is built twice.
 pub fn build(
     admitted: &[AdmittedKata],
     ws: &Workspace,
     limit: Duration,
 ) -> Result<Build, BuildError> {
-    let (normal, loom) = std::thread::scope(|scope| {
-        let loom = scope.spawn(|| build_one_config(Config::Loom, admitted, ws, limit));
-        let normal = build_one_config(Config::Normal, admitted, ws, limit);
-        (normal, loom.join())
-    });
-    let (mut result, hung_normal) = normal?;
-    let (loom, hung_loom) = match loom {
-        Ok(built) => built?,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
-    for (kata, built) in loom.katas {
-        let entry = result.katas.entry(kata).or_default();
-        entry.binaries.extend(built.binaries);
-        entry.errors.extend(built.errors);
-    }
-    // A kata that keeps the compiler busy in one configuration fails the other's suites
-    // too, with the same note.
-    for (config, hung) in [(Config::Normal, hung_normal), (Config::Loom, hung_loom)] {
-        for kata in hung {
-            if let Some(entry) = result.katas.get_mut(&kata) {
-                let note = entry.errors[&config].clone();
-                entry
-                    .errors
-                    .entry(Config::Loom)
-                    .or_insert_with(|| note.clone());
-                entry.errors.entry(Config::Normal).or_insert(note);
-            }
-        }
-    }
-    Ok(result)
-}
-
-/// Builds the suites of one configuration; also returns the katas blamed for a build that
-/// ran out of time.
-fn build_one_config(
-    config: Config,
-    admitted: &[AdmittedKata],
-    ws: &Workspace,
-    limit: Duration,
-) -> Result<(Build, Vec<String>), BuildError> {
     let mut result = Build::default();
     for kata in admitted {
         result
@@ -377,30 +316,46 @@ fn build_one_config(
             .insert(kata.id().to_string(), KataBuild::default());
     }
     let mut excluded: Vec<String> = Vec::new();
-    // A kata whose compile never ends must cost only that kata: when the build runs out of
-    // time, the katas whose library never got built are blamed and left out, and the rest
-    // is built again.
-    for _attempt in 0..3 {
-        let suites: Vec<&str> = admitted
-            .iter()
-            .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
-            .filter(|k| config == Config::Normal || k.loom_allowed())
-            .flat_map(|k| k.planned.suites.iter())
-            .filter(|s| s.is_loom() == (config == Config::Loom))
-            .map(|s| s.suite.name.as_str())
-            .collect();
-        if suites.is_empty() {
-            break;
+    // One configuration after the other. Built at once (each in a target directory of its
+    // own), an edit cost about 0.2 s less, but a kata that keeps the compiler busy then
+    // starved the other build too, and katas that were fine ran out of the build time
+    // limit and were blamed for it (tests/hostile.rs, `never_compiles`).
+    for config in [Config::Normal, Config::Loom] {
+        // A kata whose compile never ends must cost only that kata: when the build runs
+        // out of time, the katas whose library never got built are blamed and left out
+        // (of this configuration and the next), and the rest is built again.
+        for _attempt in 0..3 {
+            let suites: Vec<&str> = admitted
+                .iter()
+                .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
+                .filter(|k| config == Config::Normal || k.loom_allowed())
+                .flat_map(|k| k.planned.suites.iter())
+                .filter(|s| s.is_loom() == (config == Config::Loom))
+                .map(|s| s.suite.name.as_str())
+                .collect();
+            if suites.is_empty() {
+                break;
+            }
+            let hung = crate::timed(&format!("build-{config:?}"), || {
+                build_config(config, &suites, &excluded, ws, limit, &mut result)
+            })?;
+            if hung.is_empty() {
+                break;
+            }
+            for kata in &hung {
+                let note = result.katas[kata].errors[&config].clone();
+                if let Some(entry) = result.katas.get_mut(kata) {
+                    entry
+                        .errors
+                        .entry(Config::Loom)
+                        .or_insert_with(|| note.clone());
+                    entry.errors.entry(Config::Normal).or_insert(note);
+                }
+            }
+            excluded.extend(hung);
         }
-        let hung = crate::timed(&format!("build-{config:?}"), || {
-            build_config(config, &suites, &excluded, ws, limit, &mut result)
-        })?;
-        if hung.is_empty() {
-            break;
-        }
-        excluded.extend(hung);
     }
-    Ok((result, excluded))
+    Ok(result)
 }
 
 /// The mode of a built test binary: `-wx--x--x`.
@@ -432,8 +387,7 @@ fn build_config(
     limit: Duration,
     result: &mut Build,
 ) -> Result<Vec<String>, BuildError> {
-    let target = ws.target_dir(config);
-    writable_again(&target.join("debug").join("deps"));
+    writable_again(&ws.target.join("debug").join("deps"));
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
         .args([
@@ -443,7 +397,7 @@ fn build_config(
             "--message-format=json",
         ])
         .arg("--target-dir")
-        .arg(&target);
+        .arg(&ws.target);
     for suite in suites {
         cmd.args(["--test", suite]);
     }
