@@ -73,10 +73,18 @@ pub fn waiting_for_others<R>(waits: &'static str, f: impl FnOnce() -> R) -> R {
 /// to be asleep in time. `fallback` is only for submissions whose threads never sleep in
 /// the facade's wait (they spin, or poll with a timeout); the test then goes on as it
 /// would have without the gate. Without the hang watch (a plain `cargo test`) the slots
-/// are not kept, so it waits a moment and returns false.
+/// are not kept, so it waits a moment and returns false. It returns false at once when
+/// fewer than `n` other threads are left in the process (the threads to wait for ended
+/// without sleeping, or were never started).
 pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
     #[cfg(not(loom))]
-    return imp::until_asleep_in(&imp::WAITS, |me, tid| tid != me, n, fallback, || false);
+    return imp::until_asleep_in(
+        &imp::WAITS,
+        |me, tid| tid != me,
+        n,
+        fallback,
+        || imp::other_threads() < n,
+    );
     #[cfg(loom)]
     {
         let _ = (n, fallback);
@@ -185,6 +193,7 @@ mod imp {
     static NAMES: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
     /// The thread that called [`watch`]: the test's own.
     static TEST_TID: AtomicI32 = AtomicI32::new(0);
+    static WATCHDOG_TID: AtomicI32 = AtomicI32::new(0);
     static REPORTER: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
 
     /// The calling thread's slot, claimed at its first blocking call and given back when
@@ -288,6 +297,22 @@ mod imp {
         f()
     }
 
+    /// Threads of the process besides the caller, the watchdog and libtest's main thread.
+    pub fn other_threads() -> usize {
+        let me = nix::unistd::gettid().as_raw();
+        let (pid, watchdog) = (
+            std::process::id() as i32,
+            WATCHDOG_TID.load(Ordering::SeqCst),
+        );
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return usize::MAX; // cannot tell: never hopeless
+        };
+        tasks
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|tid| ![me, pid, watchdog].contains(tid))
+            .count()
+    }
+
     pub fn until_these_asleep_in_waits(tids: &[i32], fallback: Duration) -> bool {
         // A thread that has ended will never sleep: no use waiting for it.
         let ended = || {
@@ -361,6 +386,7 @@ mod imp {
 
     fn watchdog() {
         let me = nix::unistd::gettid().as_raw();
+        WATCHDOG_TID.store(me, Ordering::SeqCst);
         let pid = std::process::id() as i32;
         let mut agreeing: Vec<Vec<Stuck>> = Vec::new();
         loop {

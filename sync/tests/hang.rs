@@ -405,6 +405,10 @@ fn gate_on_sleepers() {
     target.set();
     bystander.join().unwrap();
     named.join().unwrap();
+
+    // With no other thread left, there is nobody to wait for: false at once, not after the
+    // fallback (the scenario's 30 s guard would end a wait of ten minutes).
+    assert!(!hang::until_asleep_in_waits(1, Duration::from_secs(600)));
 }
 
 #[test]

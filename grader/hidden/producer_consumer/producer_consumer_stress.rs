@@ -9,7 +9,7 @@
 
 use crossbeam::channel as reference;
 use kata_harness::hidden_test;
-use kata_testkit::threads::{panic_message, within};
+use kata_testkit::threads::{panic_message, within, UntilAsleep};
 use producer_consumer::{
     channel, run, Receiver, RecvError, RunError, SendError, Sender, TryRecvError, TrySendError,
 };
@@ -526,7 +526,7 @@ hidden_test! {
             // that a drop that wakes nobody leaves them asleep on every run (the hang watch
             // then names their line); later rounds drop it at whatever moment comes.
             if round == 0 {
-                kata_sync::hang::until_asleep_in_waits(PRODUCERS, Duration::from_secs(10));
+                kata_sync::hang::until_asleep_in_waits(PRODUCERS, UntilAsleep::FALLBACK);
             }
             for _ in 0..50 {
                 thread::yield_now();
@@ -707,7 +707,7 @@ hidden_test! {
                         // on the full queue (neither can have sent all 30 of its items): the
                         // consumer's end must wake them, on every run.
                         if round == 0 {
-                            kata_sync::hang::until_asleep_in_waits(2, Duration::from_secs(10));
+                            kata_sync::hang::until_asleep_in_waits(2, UntilAsleep::FALLBACK);
                         }
                         std::panic::resume_unwind(Box::new(CONSUME_FAILS));
                     }
@@ -825,7 +825,7 @@ hidden_test! {
                     assert_on_a_consumer_thread(caller);
                     // Not before the producer is asleep in send on the full queue: the
                     // consumer's end must wake it, on every run.
-                    kata_sync::hang::until_asleep_in_waits(1, Duration::from_secs(10));
+                    kata_sync::hang::until_asleep_in_waits(1, UntilAsleep::FALLBACK);
                     std::panic::resume_unwind(Box::new(CONSUME_FAILS))
                 })
             }))

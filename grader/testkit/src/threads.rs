@@ -203,7 +203,10 @@ pub struct UntilAsleep {
 }
 
 impl UntilAsleep {
-    pub const FALLBACK: Duration = Duration::from_secs(10);
+    /// Far longer than a thread needs to reach its wait on a crowded machine (a few ms of
+    /// CPU), short enough that a submission whose threads never sleep there (a stub, a
+    /// poller) loses little.
+    pub const FALLBACK: Duration = Duration::from_secs(2);
 
     pub fn new() -> UntilAsleep {
         UntilAsleep { gave_up: false }
