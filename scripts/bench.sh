@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints how long the grader takes, measured on a fresh clone of this repository:
-#   1. cold:  `grader grade` from a fresh clone (empty target/; crates already downloaded)
+#   0. the grader's own build in the fresh clone (crates already downloaded);
+#   1. cold:  `grader grade` from there (nothing of the hidden tests built yet)
 #   2. warm:  the same grade again, nothing changed
 #   3. edit:  `grader check race` after editing exercises/race/src/lib.rs
 #   4. solutions through the grader (warm), and
@@ -17,6 +18,9 @@ rm -rf "$work/clone"
 git clone -q "$repo" "$work/clone"
 cd "$work/clone"
 secs() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; awk "BEGIN { print $(date +%s.%N) - $s }"; }
+# The grader is built first, and timed apart: the cold grade then times what the grader
+# itself builds and runs.
+grader=$(secs cargo build -q -p grader)
 cold=$(secs cargo run -q -p grader -- grade -q)
 warm=$(secs cargo run -q -p grader -- grade -q)
 echo "// an edit" >> exercises/race/src/lib.rs
@@ -48,7 +52,8 @@ build=$(awk "BEGIN { print $(date +%s.%N) - $build_start }")
 rm -rf "$work/plain-target"
 tests=$(grep -c '^          - ' course.yaml || true)
 printf '%-58s %8s\n' "what ($(nproc) cores, $tests hidden tests)" "seconds"
-printf '%-58s %8.1f\n' "cold grade of the exercises from a fresh clone" "$cold"
+printf '%-58s %8.1f\n' "build of the grader itself in a fresh clone" "$grader"
+printf '%-58s %8.1f\n' "cold grade of the exercises (grader built; empty target)" "$cold"
 printf '%-58s %8.1f\n' "warm regrade, nothing changed" "$warm"
 printf '%-58s %8.1f\n' "check race after editing its lib.rs" "$edit"
 printf '%-58s %8.1f\n' "grade of the solutions (warm)" "$sol"
