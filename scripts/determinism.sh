@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Grades the reference solutions, the stubs and every mutant RUNS times in a row (default
 # 20) and shows that every run gives the same scores: each run prints one line per grade
-# ("solutions 85/85", "stubs 0/85", "mutants-0 race=9/12 …"), and the script compares them.
+# ("solutions 337/337", "stubs 0/337", "mutants-0 race=9/17 …"), and the script compares
+# them.
 # Each run also asserts the exact verdicts (tests/grading.rs), not only the totals.
 #   usage: scripts/determinism.sh [RUNS]
 set -euo pipefail
