@@ -3,7 +3,7 @@
 //! The submission is staged (copied) into a work directory outside itself, next to
 //! generated crates: one per kata holding the student's `src/` under a Cargo.toml the
 //! grader writes, and one per kata holding its hidden suites. Everything is built in one
-//! cargo call per configuration (normal, and `--cfg loom` for loom suites) with
+//! cargo call per configuration (normal, and the `loom` feature for loom suites) with
 //! `--keep-going`, into one shared target directory, so that a kata that does not
 //! compile costs only that kata and a regrade rebuilds only what changed.
 
@@ -28,10 +28,14 @@ pub enum Config {
 }
 
 impl Config {
-    pub fn rustflags(self) -> &'static str {
+    /// The cargo feature of a hidden crate that builds it, and the facade under it, for
+    /// this configuration. A feature, not `RUSTFLAGS="--cfg loom"`: a flag changes every
+    /// crate's build, so the loom build used to compile every dependency a second time;
+    /// a feature changes only the facade and what depends on it.
+    pub fn feature(self, kata: &str) -> Option<String> {
         match self {
-            Config::Normal => "",
-            Config::Loom => "--cfg loom",
+            Config::Normal => None,
+            Config::Loom => Some(format!("hidden-{kata}/loom")),
         }
     }
 }
@@ -185,7 +189,8 @@ fn hidden_manifest(course: &Course, planned: &PlannedKata) -> String {
     out += &format!(
         "[dependencies]\n{kata} = {{ path = \"../../katas/{kata}\" }}\n\
          kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../grader/harness\" }}\n\
-         kata-testkit = {{ path = \"../../../grader/testkit\" }}\n{}\n{LINTS}",
+         kata-testkit = {{ path = \"../../../grader/testkit\" }}\n{}\n\
+         [features]\nloom = [\"kata-sync/loom\"]\n\n{LINTS}",
         dependency_lines(&course.hidden_dependencies)
     );
     out
@@ -325,19 +330,38 @@ pub fn build(
         // out of time, the katas whose library never got built are blamed and left out
         // (of this configuration and the next), and the rest is built again.
         for _attempt in 0..3 {
-            let suites: Vec<&str> = admitted
+            let mut suites: Vec<&str> = Vec::new();
+            let mut features: Vec<String> = Vec::new();
+            for kata in admitted
                 .iter()
                 .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
                 .filter(|k| config == Config::Normal || k.loom_allowed())
-                .flat_map(|k| k.planned.suites.iter())
-                .filter(|s| s.is_loom() == (config == Config::Loom))
-                .map(|s| s.suite.name.as_str())
-                .collect();
+            {
+                let before = suites.len();
+                suites.extend(
+                    kata.planned
+                        .suites
+                        .iter()
+                        .filter(|s| s.is_loom() == (config == Config::Loom))
+                        .map(|s| s.suite.name.as_str()),
+                );
+                if suites.len() > before {
+                    features.extend(config.feature(kata.id()));
+                }
+            }
             if suites.is_empty() {
                 break;
             }
             let hung = crate::timed(&format!("build-{config:?}"), || {
-                build_config(config, &suites, &excluded, ws, limit, &mut result)
+                build_config(
+                    config,
+                    &suites,
+                    &features,
+                    &excluded,
+                    ws,
+                    limit,
+                    &mut result,
+                )
             })?;
             if hung.is_empty() {
                 break;
@@ -377,11 +401,12 @@ fn writable_again(deps: &Path) {
     }
 }
 
-/// Builds `suites` in `config`, leaving out the kata packages `excluded`. Returns the
-/// katas blamed for a build that ran out of time.
+/// Builds `suites` in `config` with the hidden crates' `features`, leaving out the kata
+/// packages `excluded`. Returns the katas blamed for a build that ran out of time.
 fn build_config(
     config: Config,
     suites: &[&str],
+    features: &[String],
     excluded: &[String],
     ws: &Workspace,
     limit: Duration,
@@ -401,15 +426,18 @@ fn build_config(
     for suite in suites {
         cmd.args(["--test", suite]);
     }
+    for feature in features {
+        cmd.args(["--features", feature]);
+    }
     for kata in excluded {
         cmd.args(["--exclude", kata, "--exclude", &format!("hidden-{kata}")]);
     }
-    // The configuration alone decides the flags, and the submission's `env!` and
+    // No flags (the configuration is a feature), and the submission's `env!` and
     // `option_env!` see only what cargo needs: nothing of the caller's environment (a CI
-    // job's secrets) is compiled into a submission.
+    // job's secrets) is compiled into a submission. Both configurations build with the
+    // same flags, so they share every dependency's artifacts.
     cmd.env_clear().envs(build_environment());
-    cmd.env("RUSTFLAGS", config.rustflags())
-        .env("CARGO_TERM_COLOR", "never");
+    cmd.env("CARGO_TERM_COLOR", "never");
     let limits = Limits::trusted(limit, 256 << 20);
     let outcome = process::run_trusted(
         cmd,

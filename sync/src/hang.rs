@@ -31,7 +31,7 @@
 /// A hang is reported on stderr and as a panic (through whatever panic hook is set), and
 /// the process then exits with status 101, as a failed test does.
 pub fn watch() {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     imp::watch(None);
 }
 
@@ -39,9 +39,9 @@ pub fn watch() {
 /// stderr), not through the panic hook, which a test may have replaced. The hidden
 /// tests' harness calls this when a test body begins.
 pub fn watch_reporting_to(report: fn(&str)) {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     imp::watch(Some(report));
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     let _ = report;
 }
 
@@ -52,9 +52,9 @@ pub fn watch_reporting_to(report: fn(&str)) {
 /// guard rather than the behaviour under test.
 #[track_caller]
 pub fn waiting_for_others<R>(waits: &'static str, f: impl FnOnce() -> R) -> R {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     return imp::blocked(imp::Kind::Others(waits), f);
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     {
         let _ = waits;
         f()
@@ -77,7 +77,7 @@ pub fn waiting_for_others<R>(waits: &'static str, f: impl FnOnce() -> R) -> R {
 /// fewer than `n` other threads are left in the process (the threads to wait for ended
 /// without sleeping, or were never started).
 pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     return imp::until_asleep_in(
         &imp::WAITS,
         |me, tid| tid != me,
@@ -85,7 +85,7 @@ pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
         fallback,
         || imp::other_threads() < n,
     );
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     {
         let _ = (n, fallback);
         false
@@ -98,9 +98,9 @@ pub fn until_asleep_in_waits(n: usize, fallback: std::time::Duration) -> bool {
 /// and so does a wait for a facade lock (a second `join` waits for the first to finish).
 /// Returns false at once if one of them has ended.
 pub fn until_these_asleep_in_waits(tids: &[i32], fallback: std::time::Duration) -> bool {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     return imp::until_these_asleep_in_waits(tids, fallback);
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     {
         let _ = (tids, fallback);
         false
@@ -109,22 +109,22 @@ pub fn until_these_asleep_in_waits(tids: &[i32], fallback: std::time::Duration) 
 
 /// The calling thread's kernel id, as [`until_these_asleep_in_waits`] takes it.
 pub fn tid() -> i32 {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     return nix::unistd::gettid().as_raw();
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     0
 }
 
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom"))]
 pub(crate) use imp::{blocked, Kind};
 
 /// A timed wait at least this long is, for the hang watch, an untimed one: no test lives
 /// that long (the grader's time limits are a minute or less), so when nobody is left to
 /// end it early, it is a hang.
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom"))]
 pub(crate) const LONG_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom"))]
 mod imp {
     use std::cell::Cell;
     use std::fmt::Write as _;

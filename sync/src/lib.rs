@@ -1,7 +1,7 @@
 //! The sync facade: the only place a loom-checked kata takes its threads, locks,
 //! condition variables, atomics and channels from.
 //!
-//! Normally it hands out parking_lot and std. Built with `--cfg loom` it hands out loom's
+//! Normally it hands out parking_lot and std. With its `loom` feature it hands out loom's
 //! models behind the very same API, so the grader can explore every interleaving of a
 //! student's code without the student writing anything for loom. The API follows
 //! parking_lot: `lock()` returns the guard (no poisoning), and `Condvar::wait` takes
@@ -17,7 +17,7 @@
 pub mod hang;
 pub mod process;
 
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom"))]
 mod imp {
     pub use parking_lot::{Condvar, Mutex, MutexGuard};
     pub use std::sync::atomic;
@@ -25,7 +25,7 @@ mod imp {
     pub use std::thread;
 }
 
-#[cfg(loom)]
+#[cfg(feature = "loom")]
 mod imp {
     pub use loom::sync::atomic;
     pub use loom::sync::mpsc;
@@ -37,7 +37,7 @@ mod imp {
 pub use imp::Arc;
 
 /// Loom itself, for hidden tests that need more than [`model`].
-#[cfg(loom)]
+#[cfg(feature = "loom")]
 pub use loom;
 
 /// Atomics (`AtomicUsize`, `AtomicU64`, `AtomicBool`, …) and `Ordering`.
@@ -47,15 +47,15 @@ pub mod atomic {
 
 /// An unbounded channel (`channel`, `Sender`, `Receiver`).
 pub mod mpsc {
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     pub use super::imp::mpsc::{channel, Receiver, Sender};
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     pub use real::{channel, Receiver};
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, Sender, TryRecvError};
 
     /// std's channel, with receives that the hang watch sees (see [`crate::hang`]).
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     mod real {
         use crate::hang::{blocked, Kind, LONG_WAIT};
         use std::sync::mpsc::{RecvError, RecvTimeoutError, Sender, TryRecvError};
@@ -152,13 +152,13 @@ pub mod mpsc {
 pub mod thread {
     pub use super::imp::thread::{current, panicking, yield_now, Thread, ThreadId};
 
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     pub use super::imp::thread::{spawn, Builder, JoinHandle};
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     pub use real::{spawn, Builder, JoinHandle};
 
     /// std's threads, with a join that the hang watch sees (see [`crate::hang`]).
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     mod real {
         use crate::hang::{blocked, Kind};
 
@@ -229,9 +229,9 @@ pub mod thread {
     /// is all it can mean to a model that explores every order anyway.
     #[track_caller]
     pub fn sleep(duration: std::time::Duration) {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         std::thread::sleep(duration);
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         {
             let _ = duration;
             super::imp::thread::yield_now();
@@ -242,9 +242,9 @@ pub mod thread {
 /// A busy-wait hint; under loom a yield, so that spinning code lets other threads run.
 #[track_caller]
 pub fn spin_loop() {
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     std::hint::spin_loop();
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     loom::thread::yield_now();
 }
 
@@ -257,9 +257,9 @@ pub struct Mutex<T> {
 pub struct MutexGuard<'a, T> {
     // An Option only so that `Condvar::wait` can hand the guard to loom's by-value wait
     // and put it back; it is `Some` whenever user code can see the guard.
-    #[cfg(loom)]
+    #[cfg(feature = "loom")]
     inner: Option<imp::MutexGuard<'a, T>>,
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom"))]
     inner: imp::MutexGuard<'a, T>,
 }
 
@@ -275,14 +275,14 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         // Only a lock that has to wait is shown to the hang watch.
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return match self.inner.try_lock() {
             Some(inner) => MutexGuard { inner },
             None => MutexGuard {
                 inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
             },
         };
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return MutexGuard {
             inner: Some(self.inner.lock().unwrap_or_else(|e| e.into_inner())),
         };
@@ -291,9 +291,9 @@ impl<T> Mutex<T> {
     /// Takes the lock if it is free right now; `None` if another thread holds it.
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return self.inner.try_lock().map(|inner| MutexGuard { inner });
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return match self.inner.try_lock() {
             Ok(guard) => Some(MutexGuard { inner: Some(guard) }),
             Err(std::sync::TryLockError::Poisoned(e)) => Some(MutexGuard {
@@ -305,17 +305,17 @@ impl<T> Mutex<T> {
 
     #[track_caller]
     pub fn into_inner(self) -> T {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return self.inner.into_inner();
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
     }
 
     #[track_caller]
     pub fn get_mut(&mut self) -> &mut T {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return self.inner.get_mut();
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
     }
 }
@@ -336,9 +336,9 @@ impl<T> std::fmt::Debug for Mutex<T> {
 impl<T> std::ops::Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return &self.inner;
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return self
             .inner
             .as_ref()
@@ -348,9 +348,9 @@ impl<T> std::ops::Deref for MutexGuard<'_, T> {
 
 impl<T> std::ops::DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return &mut self.inner;
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         return self
             .inner
             .as_mut()
@@ -387,9 +387,9 @@ impl Condvar {
     /// lock again before returning. Always wait in a loop that re-checks the condition.
     #[track_caller]
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         {
             let inner = guard.inner.take().expect("guard is present");
             let inner = self.inner.wait(inner).unwrap_or_else(|e| e.into_inner());
@@ -409,7 +409,7 @@ impl Condvar {
         timeout: std::time::Duration,
     ) -> WaitTimeoutResult {
         // A timeout longer than any test lives is none, as far as the hang watch knows.
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom"))]
         return WaitTimeoutResult {
             timed_out: if timeout >= hang::LONG_WAIT {
                 hang::blocked(hang::Kind::Wait, || {
@@ -420,7 +420,7 @@ impl Condvar {
             }
             .timed_out(),
         };
-        #[cfg(loom)]
+        #[cfg(feature = "loom")]
         {
             let inner = guard.inner.take().expect("guard is present");
             let (inner, result) = self
@@ -463,7 +463,7 @@ impl std::fmt::Debug for Condvar {
 /// Runs `body` under loom with the course's bounds: a preemption bound, and none of
 /// loom's duration or permutation limits (those end a run quietly with a pass). The
 /// external time limit is the grader's. Outside loom it runs `body` once.
-#[cfg(loom)]
+#[cfg(feature = "loom")]
 pub fn model<F>(preemption_bound: usize, body: F)
 where
     F: Fn() + Sync + Send + 'static,

@@ -6,7 +6,7 @@
 //! it (a lost wake-up) makes loom report a "deadlock": every thread is then waiting.
 //! Loom has no clock, so a timed wait never times out under it: the models below use
 //! timeouts only where the queue changes anyway; giving up is left to the stress suite.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use blocking_queue::{Empty, Full, LifoQueue, PriorityQueue, Queue};
 use kata_harness::hidden_test;

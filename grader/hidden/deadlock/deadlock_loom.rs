@@ -3,7 +3,7 @@
 //! Each model leaks its bank (`Box::leak`) to hand the threads a `&'static Bank`: a bank
 //! inside a loom `Arc` would turn a found deadlock into an abort of the whole test binary
 //! (loom issue 291) instead of a failed test.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use deadlock::{Bank, TransferError};
 use kata_harness::hidden_test;

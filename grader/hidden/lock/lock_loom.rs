@@ -9,7 +9,7 @@
 //! Loom has no clock: a timed `acquire` never times out under it. So these models use
 //! timeouts only where the lock is released anyway; what the timeout itself does is left
 //! to the stress suite.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
 use kata_sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //!
 //! A model is the caller plus the kata's three threads: four of loom's five. A thread that
 //! sleeps through its turn shows up as loom's "deadlock" report.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
 use kata_sync::{model, thread, Arc, Mutex};

@@ -7,7 +7,7 @@
 //! that the last Sender is gone, a sender never told that the last Receiver is gone)
 //! makes loom panic with "deadlock" and then abort, since the blocked threads hold the
 //! channel's loom `Arc` (loom issue 291): the grader reports that as a deadlock.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
 use kata_sync::atomic::{AtomicBool, Ordering};

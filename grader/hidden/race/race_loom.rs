@@ -3,7 +3,7 @@
 //! Two windows always sell side by side, and where it matters the main thread reads
 //! `left()` while they do: an office must never show a count outside 0..=tickets, not even
 //! for an instant in the middle of someone else's refused sale.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
 use kata_sync::{model, thread, Arc};

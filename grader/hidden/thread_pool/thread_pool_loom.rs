@@ -7,7 +7,7 @@
 //! checks. A deadlock inside the pool (a lost wake-up, a join that never returns) makes
 //! loom panic with "deadlock" and then abort, since the pool's blocked threads hold loom
 //! `Arc`s (loom issue 291): the grader reports that as a deadlock.
-#![cfg(loom)]
+#![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
