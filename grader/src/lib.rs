@@ -227,6 +227,9 @@ pub fn prepare(
             jobs: options.jobs,
             scratch,
             hide: sandbox::hidden_root(&course.root),
+            // What each test of this submission took last time: the next run starts the
+            // longest first (see `run::execute`).
+            history: Some(dir.join("timings.json")),
         },
         protections,
         _lock: lock,

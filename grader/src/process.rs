@@ -36,6 +36,9 @@ pub struct Outcome {
     /// Everything read from the proof pipe, if one was asked for.
     pub proof: Vec<u8>,
     pub duration: Duration,
+    /// CPU time (user and system) of the run's process and every descendant it waited
+    /// for: with `duration`, it tells a test that computes from one that mostly sleeps.
+    pub cpu: Duration,
     /// Processes still running after the run's main process ended (they were killed).
     pub leftovers: usize,
 }
@@ -74,8 +77,8 @@ pub struct Walled<'a> {
 struct ReaperState {
     /// Pids spawned through [`run`] and not yet reaped.
     pending: HashSet<i32>,
-    /// Exit statuses of reaped pending pids.
-    done: HashMap<i32, i32>,
+    /// Exit statuses and CPU times of reaped pending pids.
+    done: HashMap<i32, (i32, Duration)>,
     /// Spawns under way: a child that exits before `spawn` returns is std's to reap.
     spawning: usize,
 }
@@ -142,18 +145,27 @@ impl Reaper {
                 continue;
             }
             let mut status = 0;
-            // SAFETY: collects the one child that waitid reported.
-            let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            // SAFETY: collects the one child that waitid reported; wait4 writes into the
+            // struct we pass.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
             if reaped == pid && state.pending.remove(&pid) {
-                state.done.insert(pid, status);
+                let time = |t: libc::timeval| {
+                    Duration::from_secs(t.tv_sec.max(0) as u64)
+                        + Duration::from_micros(t.tv_usec.max(0) as u64)
+                };
+                state
+                    .done
+                    .insert(pid, (status, time(usage.ru_utime) + time(usage.ru_stime)));
                 self.changed.notify_all();
             }
             // Otherwise an adopted orphan: reaped, nothing to report.
         }
     }
 
-    /// Waits for `pid` until `deadline`; `None` if it is still running then.
-    fn wait(&self, pid: i32, deadline: Option<Instant>) -> Option<i32> {
+    /// Waits for `pid` until `deadline`; `None` if it is still running then. Gives its
+    /// exit status and CPU time.
+    fn wait(&self, pid: i32, deadline: Option<Instant>) -> Option<(i32, Duration)> {
         let mut state = self.state.lock().unwrap();
         loop {
             if let Some(status) = state.done.remove(&pid) {
@@ -383,13 +395,15 @@ pub fn run(
     let status_thread = status_reader.map(|r| capture(r, 64));
 
     let deadline = start + limits.wall;
-    let status = reaper.wait(pid, Some(deadline));
-    let mut exit = match status {
-        Some(status) => decode(status),
+    let (mut exit, cpu) = match reaper.wait(pid, Some(deadline)) {
+        Some((status, cpu)) => (decode(status), cpu),
         None => {
             kill_group(pid);
-            reaper.wait(pid, None);
-            Exit::TimedOut
+            let cpu = reaper
+                .wait(pid, None)
+                .map(|(_, cpu)| cpu)
+                .unwrap_or_default();
+            (Exit::TimedOut, cpu)
         }
     };
     let duration = start.elapsed();
@@ -448,6 +462,7 @@ pub fn run(
         truncated: t1 || t2,
         proof,
         duration,
+        cpu,
         leftovers,
     })
 }

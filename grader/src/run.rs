@@ -30,6 +30,9 @@ pub struct TestRun {
     pub status: Status,
     pub message: String,
     pub duration: Duration,
+    /// CPU time the run took (its process and every descendant it waited for).
+    #[serde(default)]
+    pub cpu: Duration,
     /// Points the test is worth (its suite's), and the wall-clock limit it ran under.
     pub points: u32,
     pub time_limit_secs: u64,
@@ -44,6 +47,9 @@ pub struct RunOptions {
     pub scratch: PathBuf,
     /// The directory hidden from sandboxed tests (the course).
     pub hide: PathBuf,
+    /// Where what each test took is kept from one run to the next, to order the next run
+    /// (see [`execute`]); none: plan order.
+    pub history: Option<PathBuf>,
 }
 
 /// A fault of the grader: no verdict could be trusted, so there is none.
@@ -127,6 +133,7 @@ pub fn schedule(admitted: &[AdmittedKata], build: &Build) -> Schedule {
                         status,
                         message: message.clone(),
                         duration: Duration::ZERO,
+                        cpu: Duration::ZERO,
                         points: suite.suite.points,
                         time_limit_secs: suite.time_limit_secs,
                     })
@@ -183,6 +190,117 @@ pub fn schedule(admitted: &[AdmittedKata], build: &Build) -> Schedule {
     Schedule { slots }
 }
 
+/// What one test took when it last ran, kept under the submission's work directory.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Took {
+    wall_ms: u64,
+    cpu_ms: u64,
+}
+
+impl Took {
+    /// A test that spends most of its time asleep (in a timed wait, or waiting for a
+    /// child) leaves the cores to others: it may run beside the `jobs` that compute.
+    fn sleeps(self) -> bool {
+        self.wall_ms >= 200 && self.cpu_ms * 4 <= self.wall_ms
+    }
+}
+
+/// `kata/suite/test` → what it took, from the last run of each test.
+type History = std::collections::BTreeMap<String, Took>;
+
+fn history_key(job: &RunJob) -> String {
+    format!("{}/{}/{}", job.kata, job.suite, job.test)
+}
+
+fn load_history(path: Option<&PathBuf>) -> History {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Keeps what this run measured (and what earlier runs measured of the tests it did not
+/// run). Only a hint for the next run's order: a failure to write it loses nothing.
+fn save_history(path: Option<&PathBuf>, mut history: History, jobs: &[RunJob], runs: &[TestRun]) {
+    let Some(path) = path else { return };
+    for (job, run) in jobs.iter().zip(runs) {
+        history.insert(
+            history_key(job),
+            Took {
+                wall_ms: run.duration.as_millis() as u64,
+                cpu_ms: run.cpu.as_millis() as u64,
+            },
+        );
+    }
+    let Ok(json) = serde_json::to_vec_pretty(&history) else {
+        return;
+    };
+    let tmp = path.with_extension("tmp");
+    if std::fs::write(&tmp, json).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+/// The order and the lanes of a run, from what each test took last time: longest first,
+/// so that no long test starts last and keeps the others waiting; a test never seen
+/// before counts as long. Tests that mostly sleep get lanes of their own beside the
+/// `jobs` lanes of those that compute. Only the wall-clock time of the whole run depends
+/// on this: no verdict does (each test is written to hold on a crowded machine; see
+/// scripts/determinism-under-load.sh).
+struct Lanes {
+    /// Job indices still to start, the longest first.
+    computing: std::collections::VecDeque<usize>,
+    sleeping: std::collections::VecDeque<usize>,
+    /// How many computing tests run now, and how many may.
+    computing_now: usize,
+    computing_max: usize,
+    /// Set when a worker met a fault of the grader: nothing more starts.
+    stopped: bool,
+}
+
+impl Lanes {
+    fn new(jobs: &[RunJob], history: &History, computing_max: usize) -> Lanes {
+        let took: Vec<Option<Took>> = jobs
+            .iter()
+            .map(|job| history.get(&history_key(job)).copied())
+            .collect();
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        // Stable: tests never seen, then equals, keep plan order.
+        order.sort_by_key(|&i| std::cmp::Reverse(took[i].map_or(u64::MAX, |t| t.wall_ms)));
+        let (sleeping, computing) = order
+            .into_iter()
+            .partition(|&i| took[i].is_some_and(Took::sleeps));
+        Lanes {
+            computing,
+            sleeping,
+            computing_now: 0,
+            computing_max,
+            stopped: false,
+        }
+    }
+
+    /// The next job to start and whether it computes; `None` when there is nothing left
+    /// to start; `Some(None)` when the worker must wait for a computing test to end.
+    fn next(&mut self) -> Option<Option<(usize, bool)>> {
+        if self.stopped {
+            return None;
+        }
+        if self.computing_now < self.computing_max {
+            if let Some(i) = self.computing.pop_front() {
+                self.computing_now += 1;
+                return Some(Some((i, true)));
+            }
+        }
+        if let Some(i) = self.sleeping.pop_front() {
+            return Some(Some((i, false)));
+        }
+        if self.computing.is_empty() {
+            None
+        } else {
+            Some(None)
+        }
+    }
+}
+
 /// Runs `jobs`; their runs come back in job order, whatever order they ran in.
 pub fn execute(
     jobs: &[RunJob],
@@ -192,23 +310,49 @@ pub fn execute(
     let mut results: Vec<Option<TestRun>> = vec![None; jobs.len()];
     // Without namespaces a test could reach another running beside it (same user, same
     // /proc): one at a time, and nothing of one survives into the next.
-    let workers = if protections.namespaces {
-        options.jobs.max(1)
+    let (computing_max, workers) = if protections.namespaces {
+        let jobs = options.jobs.max(1);
+        (jobs, jobs * 2)
     } else {
-        1
+        (1, 1)
     };
-    let queue = Mutex::new(jobs.iter().enumerate());
+    let history = load_history(options.history.as_ref());
+    let lanes = Mutex::new(Lanes::new(jobs, &history, computing_max));
+    let lane_freed = std::sync::Condvar::new();
     let done = Mutex::new(&mut results);
     let fault: Mutex<Option<GraderFault>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                if fault.lock().unwrap().is_some() {
+                let next = {
+                    let mut lanes = lanes.lock().unwrap();
+                    loop {
+                        match lanes.next() {
+                            None => break None,
+                            Some(Some(next)) => break Some(next),
+                            Some(None) => lanes = lane_freed.wait(lanes).unwrap(),
+                        }
+                    }
+                };
+                let Some((index, computing)) = next else {
                     break;
+                };
+                let job = &jobs[index];
+                let outcome = run_one(job, protections, options);
+                if !protections.namespaces {
+                    process::sweep_orphans(None);
                 }
-                let next = queue.lock().unwrap().next();
-                let Some((index, job)) = next else { break };
-                match run_one(job, protections, options) {
+                {
+                    let mut lanes = lanes.lock().unwrap();
+                    if computing {
+                        lanes.computing_now -= 1;
+                    }
+                    if outcome.is_err() {
+                        lanes.stopped = true;
+                    }
+                    lane_freed.notify_all();
+                }
+                match outcome {
                     Ok(run) => done.lock().unwrap()[index] = Some(run),
                     Err(why) => {
                         fault.lock().unwrap().get_or_insert(GraderFault {
@@ -220,9 +364,6 @@ pub fn execute(
                         break;
                     }
                 }
-                if !protections.namespaces {
-                    process::sweep_orphans(None);
-                }
             });
         }
     });
@@ -231,10 +372,12 @@ pub fn execute(
     if let Some(fault) = fault.into_inner().unwrap() {
         return Err(fault);
     }
-    Ok(results
+    let runs: Vec<TestRun> = results
         .into_iter()
         .map(|r| r.expect("every job has a run"))
-        .collect())
+        .collect();
+    save_history(options.history.as_ref(), history, jobs, &runs);
+    Ok(runs)
 }
 
 /// Runs one test; `Err` is a fault of the grader's, never the test's.
@@ -318,10 +461,11 @@ fn run_one(
     };
     let outcome = process::run(cmd, &limits, &marker, Some(&walled));
     let _ = std::fs::remove_dir_all(&dir);
-    let (status, message, duration) = match outcome {
+    let (status, message, duration, cpu) = match outcome {
         Err(RunError::Exec(e)) => (
             Status::Crash,
             format!("the test binary could not be started: {e}"),
+            Duration::ZERO,
             Duration::ZERO,
         ),
         Err(e) => return Err(e.to_string()),
@@ -332,7 +476,7 @@ fn run_one(
                 address_space: limits.address_space,
             };
             match verdict::decide(&outcome, &key, &context) {
-                Verdict::Test(status, message) => (status, message, outcome.duration),
+                Verdict::Test(status, message) => (status, message, outcome.duration, outcome.cpu),
                 Verdict::GraderFault(why) => return Err(why),
             }
         }
@@ -345,7 +489,120 @@ fn run_one(
         status,
         message,
         duration,
+        cpu,
         points: job.points,
         time_limit_secs: job.time_limit_secs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(test: &str) -> RunJob {
+        RunJob {
+            kata: "k".into(),
+            suite: "s".into(),
+            checker: Checker::Stress,
+            test: test.into(),
+            binary: PathBuf::from("/nonexistent"),
+            time_limit_secs: 10,
+            limits: crate::manifest::Limits::default(),
+            points: 1,
+        }
+    }
+
+    fn took(wall_ms: u64, cpu_ms: u64) -> Took {
+        Took { wall_ms, cpu_ms }
+    }
+
+    /// Starts everything `lanes` lets start, as workers would, without ending anything.
+    fn start_all(lanes: &mut Lanes) -> (Vec<(usize, bool)>, Option<Option<(usize, bool)>>) {
+        let mut started = Vec::new();
+        loop {
+            match lanes.next() {
+                Some(Some(next)) => started.push(next),
+                other => return (started, other),
+            }
+        }
+    }
+
+    #[test]
+    fn the_longest_start_first_and_unknown_tests_count_as_longest() {
+        let jobs: Vec<RunJob> = ["short", "new", "long", "middle"].map(job).into();
+        let history: History = [
+            ("k/s/short", took(10, 10)),
+            ("k/s/long", took(5000, 4900)),
+            ("k/s/middle", took(900, 800)),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), t))
+        .collect();
+        let mut lanes = Lanes::new(&jobs, &history, 4);
+        let (started, then) = start_all(&mut lanes);
+        assert_eq!(started, vec![(1, true), (2, true), (3, true), (0, true)]);
+        assert_eq!(then, None, "nothing left to start");
+    }
+
+    #[test]
+    fn sleepers_run_beside_full_computing_lanes() {
+        let jobs: Vec<RunJob> = ["a", "b", "c", "nap", "tiny_nap"].map(job).into();
+        let history: History = [
+            ("k/s/a", took(3000, 3000)),
+            ("k/s/b", took(2000, 1900)),
+            ("k/s/c", took(1000, 1000)),
+            ("k/s/nap", took(1200, 30)),
+            // Too short to be worth a lane of its own.
+            ("k/s/tiny_nap", took(100, 1)),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), t))
+        .collect();
+        let mut lanes = Lanes::new(&jobs, &history, 2);
+        let (started, then) = start_all(&mut lanes);
+        assert_eq!(started, vec![(0, true), (1, true), (3, false)]);
+        assert_eq!(then, Some(None), "c and tiny_nap wait for a computing lane");
+        lanes.computing_now -= 1;
+        assert_eq!(lanes.next(), Some(Some((2, true))));
+        lanes.computing_now -= 1;
+        assert_eq!(lanes.next(), Some(Some((4, true))));
+        assert_eq!(lanes.next(), None);
+    }
+
+    #[test]
+    fn without_a_history_the_plan_order_stands_and_a_fault_stops_it() {
+        let jobs: Vec<RunJob> = ["a", "b", "c"].map(job).into();
+        let mut lanes = Lanes::new(&jobs, &History::new(), 1);
+        assert_eq!(lanes.next(), Some(Some((0, true))));
+        assert_eq!(lanes.next(), Some(None));
+        lanes.stopped = true;
+        assert_eq!(lanes.next(), None);
+    }
+
+    #[test]
+    fn the_history_keeps_tests_that_did_not_run() {
+        let dir = std::env::temp_dir().join(format!("run-history-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("timings.json");
+        let old: History = [("k/s/other".to_string(), took(700, 600))].into();
+        let jobs = vec![job("a")];
+        let run = TestRun {
+            kata: "k".into(),
+            suite: "s".into(),
+            checker: Checker::Stress,
+            test: "a".into(),
+            status: Status::Pass,
+            message: String::new(),
+            duration: Duration::from_millis(1500),
+            cpu: Duration::from_millis(20),
+            points: 1,
+            time_limit_secs: 10,
+        };
+        save_history(Some(&path), old, &jobs, &[run]);
+        let back = load_history(Some(&path));
+        assert_eq!(back.len(), 2);
+        assert!(back["k/s/a"].sleeps());
+        assert!(!back["k/s/other"].sleeps());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

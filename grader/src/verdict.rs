@@ -323,6 +323,7 @@ mod tests {
             truncated: false,
             proof,
             duration: Duration::ZERO,
+            cpu: Duration::ZERO,
             leftovers: 0,
         }
     }
