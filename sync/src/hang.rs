@@ -115,6 +115,12 @@ pub fn tid() -> i32 {
     0
 }
 
+/// Whether the thread `tid` ([`tid`]) of this process has ended (or was never one of its
+/// threads). A thread's own code, thread-local destructors included, has all run by then.
+pub fn thread_ended(tid: i32) -> bool {
+    !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+}
+
 #[cfg(not(feature = "loom"))]
 pub(crate) use imp::{blocked, Kind};
 
@@ -315,10 +321,7 @@ mod imp {
 
     pub fn until_these_asleep_in_waits(tids: &[i32], fallback: Duration) -> bool {
         // A thread that has ended will never sleep: no use waiting for it.
-        let ended = || {
-            tids.iter()
-                .any(|tid| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists())
-        };
+        let ended = || tids.iter().any(|&tid| super::thread_ended(tid));
         let counts = |_, tid| tids.contains(&tid);
         until_asleep_in(
             &[WAIT, RECEIVE, JOIN, LOCK],

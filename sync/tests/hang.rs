@@ -415,3 +415,31 @@ fn gate_on_sleepers() {
 fn the_gate_opens_once_threads_sleep_in_a_wait_and_only_then() {
     assert_passes(&scenario("gate_on_sleepers"));
 }
+
+/// `thread_ended` tells a thread that has run to its end from one still running.
+#[test]
+fn thread_ended_sees_only_ended_threads() {
+    assert!(!hang::thread_ended(hang::tid()), "the calling thread runs");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let t = thread::spawn(move || {
+        tx.send(hang::tid()).unwrap();
+        go_rx.recv().unwrap();
+    });
+    let tid = rx.recv().unwrap();
+    assert!(
+        !hang::thread_ended(tid),
+        "a thread waiting for its go still runs"
+    );
+    go_tx.send(()).unwrap();
+    t.join().unwrap();
+    // join returns when the kernel clears the thread's id, a moment before it is gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !hang::thread_ended(tid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a joined thread never ended"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

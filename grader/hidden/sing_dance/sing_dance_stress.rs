@@ -371,10 +371,10 @@ fn check_waits_for_the_survivor(a_panics: bool) {
     let panicked_on = Arc::clone(&panicker_tid);
     let linger = move || {
         let began = Instant::now();
-        let gone = |tid: i32| !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists();
         loop {
             let tid = panicker_tid.load(Ordering::SeqCst);
-            if (tid != 0 && tid != caller && gone(tid)) || began.elapsed() >= LINGER {
+            let gone = tid != 0 && tid != caller && kata_sync::hang::thread_ended(tid);
+            if gone || began.elapsed() >= LINGER {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));

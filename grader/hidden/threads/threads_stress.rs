@@ -26,6 +26,9 @@ const EARLY_FALLBACK: Duration = Duration::from_secs(2);
 /// How long the tests wait for something a correct group does at once, before saying it
 /// never happened.
 const HANG_FALLBACK: Duration = Duration::from_secs(10);
+/// How long a thread may stay listed once its kernel thread has ended (all its code, the
+/// group's own included, has run by then): for a group that notices a little later.
+const AFTER_THE_END: Duration = Duration::from_secs(2);
 
 fn leaked_group() -> &'static ThreadGroup {
     Box::leak(Box::new(ThreadGroup::new()))
@@ -253,21 +256,35 @@ hidden_test! {
     /// have finished, without anyone joining them.
     fn finished_threads_leave_without_being_joined() {
         let group = leaked_group();
+        // Each body says which kernel thread ran it: once both have ended, the test knows
+        // the list has had its chance to change, instead of waiting a fixed while.
+        let ran_on = Arc::new(Mutex::new(Vec::new()));
         let body = |what: &'static str| {
+            let ran_on = Arc::clone(&ran_on);
             move || {
+                ran_on.lock().unwrap().push(kata_sync::hang::tid());
                 (0..3).map(|i| format!("{what}...{i}")).collect::<Vec<_>>()
             }
         };
         let sing = group.start(body("正在唱歌")).expect("start(sing)");
         let dance = group.start(body("正在跳舞")).expect("start(dance)");
         let deadline = Instant::now() + HANG_FALLBACK;
+        let mut ended_at: Option<Instant> = None;
         while group.active_count() > 1 {
+            let now = Instant::now();
+            if ended_at.is_none() {
+                let tids = ran_on.lock().unwrap().clone();
+                if tids.len() == 2 && tids.iter().all(|&tid| kata_sync::hang::thread_ended(tid)) {
+                    ended_at = Some(now);
+                }
+            }
+            let listed_after_the_end = ended_at.is_some_and(|at| now - at >= AFTER_THE_END);
             assert!(
-                Instant::now() < deadline,
-                "sing and dance returned from their bodies long ago, yet enumerate() still \
-                 gives {:?}: a thread must leave the list when its body ends, not only \
-                 when someone joins it (the course's `while len(threading.enumerate()) > 1` \
-                 loop would never end)",
+                now < deadline && !listed_after_the_end,
+                "sing and dance returned from their bodies (and their threads have ended), \
+                 yet enumerate() still gives {:?}: a thread must leave the list when its \
+                 body ends, not only when someone joins it (the course's \
+                 `while len(threading.enumerate()) > 1` loop would never end)",
                 group.enumerate()
             );
             std::thread::yield_now();
