@@ -338,7 +338,12 @@ pub fn execute(
                     break;
                 };
                 let job = &jobs[index];
-                let outcome = run_one(job, protections, options);
+                // A panic here is the grader's own fault: it stops the run like any other,
+                // and never leaves a lane taken (the other workers would wait for it).
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_one(job, protections, options)
+                }))
+                .unwrap_or_else(|_| Err("the grader panicked while running this test".into()));
                 if !protections.namespaces {
                     process::sweep_orphans(None);
                 }
