@@ -2,8 +2,9 @@
 //! verdicts in plan order.
 //!
 //! Tests whose kata was missing, refused or did not compile get their verdict without
-//! running. The others are scheduled on `jobs` worker threads (one at a time when the
-//! tests cannot get namespaces of their own, so that no test can reach another); each
+//! running. The others run `jobs` at a time (one at a time when the tests cannot get
+//! namespaces of their own, so that no test can reach another), the longest first and
+//! with tests that mostly sleep beside them, as the last run measured (see `Lanes`); each
 //! run gets a fresh key for its proof channel, a fresh scratch directory and the suite's
 //! limits. A fault of the grader itself (a wall that could not be raised, no randomness)
 //! stops the whole run: no verdict is made up for it.
