@@ -9,7 +9,7 @@
 
 use crate::admit::AdmittedKata;
 use crate::manifest::Course;
-use crate::plan::PlannedKata;
+use crate::plan::{PlannedKata, PlannedSuite};
 use crate::process::{self, Exit};
 use crate::sandbox::Limits;
 use crate::source::Sources;
@@ -330,25 +330,22 @@ pub fn build(
         // out of time, the katas whose library never got built are blamed and left out
         // (of this configuration and the next), and the rest is built again.
         for _attempt in 0..3 {
-            let mut suites: Vec<&str> = Vec::new();
-            let mut features: Vec<String> = Vec::new();
-            for kata in admitted
+            let in_config = |s: &&PlannedSuite| s.is_loom() == (config == Config::Loom);
+            let katas: Vec<&AdmittedKata> = admitted
                 .iter()
                 .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
                 .filter(|k| config == Config::Normal || k.loom_allowed())
-            {
-                let before = suites.len();
-                suites.extend(
-                    kata.planned
-                        .suites
-                        .iter()
-                        .filter(|s| s.is_loom() == (config == Config::Loom))
-                        .map(|s| s.suite.name.as_str()),
-                );
-                if suites.len() > before {
-                    features.extend(config.feature(kata.id()));
-                }
-            }
+                .filter(|k| k.planned.suites.iter().any(|s| in_config(&s)))
+                .collect();
+            let suites: Vec<&str> = katas
+                .iter()
+                .flat_map(|k| k.planned.suites.iter().filter(in_config))
+                .map(|s| s.suite.name.as_str())
+                .collect();
+            let features: Vec<String> = katas
+                .iter()
+                .filter_map(|k| config.feature(k.id()))
+                .collect();
             if suites.is_empty() {
                 break;
             }

@@ -254,8 +254,8 @@ struct Lanes {
     /// How many computing tests run now, and how many may.
     computing_now: usize,
     computing_max: usize,
-    /// Set when a worker met a fault of the grader: nothing more starts.
-    stopped: bool,
+    /// The first fault of the grader a worker met: nothing more starts.
+    fault: Option<GraderFault>,
 }
 
 impl Lanes {
@@ -275,14 +275,14 @@ impl Lanes {
             sleeping,
             computing_now: 0,
             computing_max,
-            stopped: false,
+            fault: None,
         }
     }
 
     /// The next job to start and whether it computes; `None` when there is nothing left
     /// to start; `Some(None)` when the worker must wait for a computing test to end.
     fn next(&mut self) -> Option<Option<(usize, bool)>> {
-        if self.stopped {
+        if self.fault.is_some() {
             return None;
         }
         if self.computing_now < self.computing_max {
@@ -321,7 +321,6 @@ pub fn execute(
     let lanes = Mutex::new(Lanes::new(jobs, &history, computing_max));
     let lane_freed = std::sync::Condvar::new();
     let done = Mutex::new(&mut results);
-    let fault: Mutex<Option<GraderFault>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -348,20 +347,15 @@ pub fn execute(
                 if !protections.namespaces {
                     process::sweep_orphans(None);
                 }
-                {
-                    let mut lanes = lanes.lock().unwrap();
-                    if computing {
-                        lanes.computing_now -= 1;
-                    }
-                    if outcome.is_err() {
-                        lanes.stopped = true;
-                    }
-                    lane_freed.notify_all();
+                let mut free = lanes.lock().unwrap();
+                if computing {
+                    free.computing_now -= 1;
                 }
+                lane_freed.notify_all();
                 match outcome {
                     Ok(run) => done.lock().unwrap()[index] = Some(run),
                     Err(why) => {
-                        fault.lock().unwrap().get_or_insert(GraderFault {
+                        free.fault.get_or_insert(GraderFault {
                             kata: job.kata.clone(),
                             suite: job.suite.clone(),
                             test: job.test.clone(),
@@ -375,7 +369,7 @@ pub fn execute(
     });
     // Anything a finished run left behind and nobody claimed.
     process::sweep_orphans(None);
-    if let Some(fault) = fault.into_inner().unwrap() {
+    if let Some(fault) = lanes.into_inner().unwrap().fault {
         return Err(fault);
     }
     let runs: Vec<TestRun> = results
@@ -522,6 +516,14 @@ mod tests {
         Took { wall_ms, cpu_ms }
     }
 
+    /// A history of tests of suite `k/s`: (test, wall ms, cpu ms).
+    fn history(tests: &[(&str, u64, u64)]) -> History {
+        tests
+            .iter()
+            .map(|&(test, wall, cpu)| (format!("k/s/{test}"), took(wall, cpu)))
+            .collect()
+    }
+
     /// Starts everything `lanes` lets start, as workers would, without ending anything.
     fn start_all(lanes: &mut Lanes) -> (Vec<(usize, bool)>, Option<Option<(usize, bool)>>) {
         let mut started = Vec::new();
@@ -536,14 +538,11 @@ mod tests {
     #[test]
     fn the_longest_start_first_and_unknown_tests_count_as_longest() {
         let jobs: Vec<RunJob> = ["short", "new", "long", "middle"].map(job).into();
-        let history: History = [
-            ("k/s/short", took(10, 10)),
-            ("k/s/long", took(5000, 4900)),
-            ("k/s/middle", took(900, 800)),
-        ]
-        .into_iter()
-        .map(|(k, t)| (k.to_string(), t))
-        .collect();
+        let history = history(&[
+            ("short", 10, 10),
+            ("long", 5000, 4900),
+            ("middle", 900, 800),
+        ]);
         let mut lanes = Lanes::new(&jobs, &history, 4);
         let (started, then) = start_all(&mut lanes);
         assert_eq!(started, vec![(1, true), (2, true), (3, true), (0, true)]);
@@ -553,17 +552,14 @@ mod tests {
     #[test]
     fn sleepers_run_beside_full_computing_lanes() {
         let jobs: Vec<RunJob> = ["a", "b", "c", "nap", "tiny_nap"].map(job).into();
-        let history: History = [
-            ("k/s/a", took(3000, 3000)),
-            ("k/s/b", took(2000, 1900)),
-            ("k/s/c", took(1000, 1000)),
-            ("k/s/nap", took(1200, 30)),
+        let history = history(&[
+            ("a", 3000, 3000),
+            ("b", 2000, 1900),
+            ("c", 1000, 1000),
+            ("nap", 1200, 30),
             // Too short to be worth a lane of its own.
-            ("k/s/tiny_nap", took(100, 1)),
-        ]
-        .into_iter()
-        .map(|(k, t)| (k.to_string(), t))
-        .collect();
+            ("tiny_nap", 100, 1),
+        ]);
         let mut lanes = Lanes::new(&jobs, &history, 2);
         let (started, then) = start_all(&mut lanes);
         assert_eq!(started, vec![(0, true), (1, true), (3, false)]);
@@ -581,7 +577,12 @@ mod tests {
         let mut lanes = Lanes::new(&jobs, &History::new(), 1);
         assert_eq!(lanes.next(), Some(Some((0, true))));
         assert_eq!(lanes.next(), Some(None));
-        lanes.stopped = true;
+        lanes.fault = Some(GraderFault {
+            kata: "k".into(),
+            suite: "s".into(),
+            test: "a".into(),
+            why: "a wall could not be raised".into(),
+        });
         assert_eq!(lanes.next(), None);
     }
 
@@ -590,7 +591,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("run-history-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("timings.json");
-        let old: History = [("k/s/other".to_string(), took(700, 600))].into();
+        let old = history(&[("other", 700, 600)]);
         let jobs = vec![job("a")];
         let run = TestRun {
             kata: "k".into(),

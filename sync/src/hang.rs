@@ -303,6 +303,14 @@ mod imp {
         f()
     }
 
+    /// The kernel ids of the process's threads; `None` if /proc cannot tell.
+    fn task_ids() -> Option<Vec<i32>> {
+        std::fs::read_dir("/proc/self/task")
+            .ok()?
+            .map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
     /// Threads of the process besides the caller, the watchdog and libtest's main thread.
     pub fn other_threads() -> usize {
         let me = nix::unistd::gettid().as_raw();
@@ -310,11 +318,11 @@ mod imp {
             std::process::id() as i32,
             WATCHDOG_TID.load(Ordering::SeqCst),
         );
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        let Some(tasks) = task_ids() else {
             return usize::MAX; // cannot tell: never hopeless
         };
         tasks
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .into_iter()
             .filter(|tid| ![me, pid, watchdog].contains(tid))
             .count()
     }
@@ -417,8 +425,7 @@ mod imp {
             return None;
         }
         let mut stuck = Vec::new();
-        for entry in std::fs::read_dir("/proc/self/task").ok()? {
-            let tid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        for tid in task_ids()? {
             if tid == me {
                 continue;
             }
