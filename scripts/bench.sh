@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prints how long the grader takes, measured on a fresh clone of this repository:
 #   0. the grader's own build in the fresh clone (crates already downloaded);
-#   1. cold:  `grader grade` from there (nothing of the hidden tests built yet)
+#   1. fresh: `grader grade` from there, as a student's first grade: every kata is still
+#      its stub, so it reads "not started" and nothing is built;
+#      cold:  `grader grade --grade-untouched` (the stubs built and run; nothing of the
+#      hidden tests built yet)
 #   2. warm:  the same grade again, nothing changed
 #   3. edit:  `grader check race` after editing exercises/race/src/lib.rs, with the
 #      solution in place (every test runs to its end): the median of five edits
@@ -23,8 +26,9 @@ secs() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; awk "BEGIN { p
 # The grader is built first, and timed apart: the cold grade then times what the grader
 # itself builds and runs.
 grader=$(secs cargo build -q -p grader)
-cold=$(secs cargo run -q -p grader -- grade -q)
-warm=$(secs cargo run -q -p grader -- grade -q)
+fresh=$(secs cargo run -q -p grader -- grade -q)
+cold=$(secs cargo run -q -p grader -- grade --grade-untouched -q)
+warm=$(secs cargo run -q -p grader -- grade --grade-untouched -q)
 # With the solution in place, so that every test runs to its end (the stub's fail early).
 # Five edits; the median counts.
 cp solutions/race/src/lib.rs exercises/race/src/lib.rs
@@ -84,8 +88,9 @@ rm -rf "$work/plain-target"
 tests=$(grep -c '^          - ' course.yaml || true)
 printf '%-58s %8s\n' "what ($(nproc) cores, $tests hidden tests)" "seconds"
 printf '%-58s %8.1f\n' "build of the grader itself in a fresh clone" "$grader"
-printf '%-58s %8.1f\n' "cold grade of the exercises (grader built; empty target)" "$cold"
-printf '%-58s %8.1f\n' "warm regrade, nothing changed" "$warm"
+printf '%-58s %8.2f\n' "fresh clone's grade: 18 katas not started, nothing built" "$fresh"
+printf '%-58s %8.1f\n' "cold grade of the stubs, built and run (empty target)" "$cold"
+printf '%-58s %8.1f\n' "warm regrade of the stubs, nothing changed" "$warm"
 printf '%-58s %8.2f\n' "check race after an edit (solution in place; median of 5)" "$edit"
 printf '%-58s %8.1f\n' "grade of the solutions (warm)" "$sol"
 printf '%-58s %8.1f\n' "the same $plain_tests tests, a plain process each ($plain_failed failed)" "$plain"

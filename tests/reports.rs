@@ -71,6 +71,7 @@ fn every_status() -> Report {
             max: 9,
             passed: 1,
             tests: 7,
+            state: report::KataState::Started,
             limits: grader::manifest::Limits::default(),
         }],
         tests,
@@ -90,6 +91,7 @@ fn renderers_show_every_status() {
             &report,
             &TerminalOptions {
                 full_messages: true,
+                first_failure_whole: false,
                 suggest_hints: true
             }
         )

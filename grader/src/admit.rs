@@ -13,6 +13,9 @@ use crate::source::{Finding, Sources};
 pub enum Admission {
     /// Nothing to grade: why.
     Missing(String),
+    /// The source is still the stub the course ships, byte for byte: nothing is built,
+    /// every test is not run, and the kata reads "not started".
+    NotStarted(String),
     /// Refused before building; every test of the kata gets this.
     Refused(Vec<Finding>),
     Ready {
@@ -27,6 +30,8 @@ pub enum Admission {
 pub struct AdmittedKata {
     pub planned: PlannedKata,
     pub admission: Admission,
+    /// One id of every source admission read ([`Sources::id`]); empty when none could be.
+    pub sources_id: String,
 }
 
 impl AdmittedKata {
@@ -47,18 +52,31 @@ impl AdmittedKata {
     }
 }
 
+/// How to admit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdmitOptions {
+    /// Build and run an untouched stub like any other source (the project's own proof
+    /// that every stub earns nothing), rather than calling it not started.
+    pub grade_untouched: bool,
+}
+
 /// Admits every kata of the plan, in plan order.
-pub fn admit(plan: &Plan) -> Vec<AdmittedKata> {
+pub fn admit(plan: &Plan, options: AdmitOptions) -> Vec<AdmittedKata> {
     plan.katas
         .iter()
-        .map(|planned| AdmittedKata {
-            planned: planned.clone(),
-            admission: admit_one(planned),
+        .map(|planned| {
+            let mut sources_id = String::new();
+            let admission = admit_one(planned, options, &mut sources_id);
+            AdmittedKata {
+                planned: planned.clone(),
+                admission,
+                sources_id,
+            }
         })
         .collect()
 }
 
-fn admit_one(planned: &PlannedKata) -> Admission {
+fn admit_one(planned: &PlannedKata, options: AdmitOptions, sources_id: &mut String) -> Admission {
     let src = planned.dir.join("src");
     if !src.join("lib.rs").is_file() {
         return Admission::Missing(format!(
@@ -76,6 +94,13 @@ fn admit_one(planned: &PlannedKata) -> Admission {
             }])
         }
     };
+    *sources_id = sources.id();
+    if !options.grade_untouched && crate::stub::untouched(&planned.kata, &sources) {
+        return Admission::NotStarted(format!(
+            "not started: {} is still the stub as shipped",
+            src.join("lib.rs").display()
+        ));
+    }
     let bytes: usize = sources.files.iter().map(|(_, text)| text.len()).sum();
     if bytes > MAX_SOURCE_BYTES {
         return Admission::Refused(vec![Finding {

@@ -41,8 +41,31 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         level: usize,
     },
-    /// List the katas with their points.
-    List,
+    /// List the katas: where you stand with each (from your last grade or check), its
+    /// points, its checkers.
+    List {
+        /// A submission tree graded with `grade --path DIR` (default: exercises/).
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// The work directory its grades used, if not the default.
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
+    /// Work kata by kata: the first one short of full marks is checked on every save of
+    /// its sources; keys give a hint, the list, the next kata; it moves on by itself.
+    Watch {
+        /// A submission tree laid out like exercises/ (default: exercises/).
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// Where to build (default: <course>/target/grader/<submission>).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
+    /// Put a kata's stub back, keeping your sources aside (the command says where).
+    Reset {
+        /// The kata, e.g. `race`.
+        kata: String,
+    },
     /// Show which walls the grader can raise around tests on this machine, and the limits.
     Doctor,
     /// Tools for course authors.
@@ -100,6 +123,14 @@ pub struct GradeArgs {
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Show every failing test with its whole message (`grade` shows each started kata's
+    /// first failure).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Build and run katas whose source is still the stub as shipped, instead of calling
+    /// them not started (course authors: the proof that a stub earns nothing).
+    #[arg(long)]
+    pub grade_untouched: bool,
 }
 
 /// Exit statuses.
@@ -173,7 +204,8 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 &args,
                 &katas,
                 TerminalOptions {
-                    full_messages: false,
+                    full_messages: args.verbose,
+                    first_failure_whole: false,
                     suggest_hints: false,
                 },
                 out,
@@ -189,6 +221,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 std::slice::from_ref(&kata),
                 TerminalOptions {
                     full_messages: true,
+                    first_failure_whole: false,
                     suggest_hints: true,
                 },
                 out,
@@ -205,7 +238,12 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 let _ = writeln!(out, "\nHint {}/{}: {hint}", i + 1, k.hints.len());
             }
             if level < k.hints.len() {
-                let _ = writeln!(out, "\nMore: grader hint {} --level {}", k.id, level + 1);
+                let _ = writeln!(
+                    out,
+                    "\nMore: cargo grader hint {} --level {}",
+                    k.id,
+                    level + 1
+                );
             }
             Ok(EXIT_OK)
         }
@@ -255,26 +293,137 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 Ok(EXIT_BELOW)
             }
         }
-        Command::List => {
-            for k in &course.katas {
-                let checkers: Vec<&str> = {
-                    let mut c: Vec<_> = k.suites.iter().map(|s| s.checker.as_str()).collect();
-                    c.dedup();
-                    c
-                };
-                let _ = writeln!(
-                    out,
-                    "{:20} {:3} pts  {:18} {} — {}",
-                    k.id,
-                    k.max_points(),
-                    checkers.join(","),
-                    k.title,
-                    k.section
-                );
+        Command::List { path, work_dir } => {
+            let source = path.map_or(Source::Exercises, Source::Path);
+            let work_dir = work_dir.unwrap_or_else(|| crate::default_work_dir(&course, &source));
+            list(&course, &source, &work_dir, out);
+            Ok(EXIT_OK)
+        }
+        Command::Watch { path, work_dir } => {
+            let source = path.map_or(Source::Exercises, Source::Path);
+            crate::watch::watch(&course, source, work_dir, &GradeOptions::default(), out)?;
+            Ok(EXIT_OK)
+        }
+        Command::Reset { kata } => {
+            let k = course
+                .kata(&kata)
+                .ok_or_else(|| unknown_kata(&course, &kata))?;
+            let file = crate::stub::exercise_file(&course, k);
+            let shown = file.strip_prefix(&course.root).unwrap_or(&file).display();
+            match crate::stub::reset(&course, k)? {
+                crate::stub::Reset::AlreadyTheStub => {
+                    let _ = writeln!(out, "{shown} is already the stub: nothing changed.");
+                }
+                crate::stub::Reset::Restored => {
+                    let _ = writeln!(out, "{shown} is the stub again.");
+                }
+                crate::stub::Reset::Done { backup } => {
+                    let backup = backup.strip_prefix(&course.root).unwrap_or(&backup);
+                    let _ = writeln!(
+                        out,
+                        "{shown} is the stub again. Your sources are kept in {}/ (the grader never reads them there).",
+                        backup.display()
+                    );
+                }
             }
             Ok(EXIT_OK)
         }
     }
+}
+
+/// `grader list`: every kata with where the student stands, from the last grade or check
+/// (kept in `work_dir`) and from the sources as they are now.
+pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut dyn Write) {
+    use crate::report::KataState;
+    let standings = crate::standing::load(work_dir);
+    let submission = source.dir(course);
+    let id_width = course.katas.iter().map(|k| k.id.len()).max().unwrap_or(4);
+    let (mut points, mut max) = (0, 0);
+    let mut counts = [0usize; 3];
+    let mut next: Option<(&str, KataState)> = None;
+    let _ = writeln!(
+        out,
+        "{:>3}  {:id_width$}  {:>7}  {:28}  title — course section (checkers)",
+        "#", "kata", "points", "where you stand"
+    );
+    for (n, k) in course.katas.iter().enumerate() {
+        let src = submission.join(&k.id).join("src");
+        let untouched = crate::source::Sources::read(&src)
+            .map(|s| crate::stub::untouched(k, &s))
+            .unwrap_or(false);
+        let standing = standings.get(&k.id);
+        let (state, earned, status) = match standing {
+            _ if !src.join("lib.rs").is_file() => (
+                KataState::NotStarted,
+                0,
+                "missing: no src/lib.rs".to_string(),
+            ),
+            _ if untouched => (KataState::NotStarted, 0, "not started".to_string()),
+            None => (
+                KataState::Started,
+                0,
+                "started, not checked yet".to_string(),
+            ),
+            Some(s) => {
+                let edited = s.sources != crate::standing::sources_id(&src);
+                let state = if s.state == KataState::NotStarted {
+                    KataState::Started
+                } else {
+                    s.state
+                };
+                let mut status = match state {
+                    KataState::Done => "done".to_string(),
+                    _ => "started".to_string(),
+                };
+                if edited {
+                    status += ", edited since";
+                }
+                (state, s.points, status)
+            }
+        };
+        let kata_max = k.max_points();
+        points += earned;
+        max += kata_max;
+        counts[match state {
+            KataState::Done => 0,
+            KataState::Started => 1,
+            KataState::NotStarted => 2,
+        }] += 1;
+        if next.is_none() && state != KataState::Done {
+            next = Some((&k.id, state));
+        }
+        let mut checkers: Vec<&str> = k.suites.iter().map(|s| s.checker.as_str()).collect();
+        checkers.dedup();
+        let mark = match state {
+            KataState::Done => "✓",
+            KataState::Started => "✗",
+            KataState::NotStarted => "·",
+        };
+        let _ = writeln!(
+            out,
+            "{:>3}  {:id_width$}  {:>7}  {mark} {:26}  {} — {} ({})",
+            n + 1,
+            k.id,
+            format!("{earned}/{kata_max}"),
+            status,
+            k.title,
+            k.section,
+            checkers.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nTotal: {points}/{max} points · {} done, {} started, {} not started (points from your last grade or check)",
+        counts[0], counts[1], counts[2]
+    );
+    let _ = match next {
+        None => writeln!(out, "Every kata earns full marks: the course is done."),
+        Some((id, KataState::NotStarted)) => writeln!(
+            out,
+            "Next: start with `{id}`: read exercises/{id}/README.md, then `cargo grader check {id}`."
+        ),
+        Some((id, _)) => writeln!(out, "Next: `cargo grader check {id}`."),
+    };
 }
 
 fn unknown_kata(course: &Course, name: &str) -> String {
@@ -321,6 +470,7 @@ fn grade_and_report(
         work_dir: args.work_dir.clone(),
         max_time_limit: args.time_limit,
         build_time_limit: args.build_time_limit,
+        grade_untouched: args.grade_untouched,
         ..GradeOptions::default()
     };
     if let Some(jobs) = args.jobs {

@@ -93,6 +93,7 @@ fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
             ),
         ));
     }
+    check_stub(course, kata, &manifest, problems);
     // The suites against their files, as every grade checks them.
     let mut tests = BTreeSet::new();
     for suite in &kata.suites {
@@ -115,6 +116,35 @@ fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
         &tests,
         problems,
     );
+}
+
+/// The stub id course.yaml records is the exercise's: else a shipped stub would read
+/// "started", and `reset` would put back an older stub.
+fn check_stub(course: &Course, kata: &Kata, manifest: &Path, problems: &mut Vec<Problem>) {
+    let file = crate::stub::exercise_file(course, kata);
+    let Ok(content) = std::fs::read(&file) else {
+        return; // Already reported: the kata needs this file.
+    };
+    let actual = crate::stub::blob_id(&content);
+    let id = &kata.id;
+    match &kata.stub {
+        Some(recorded) if *recorded == actual => {}
+        Some(recorded) => problems.push(problem(
+            manifest,
+            0,
+            format!(
+                "kata `{id}`: `stub: {recorded}` is not exercises/{id}/src/lib.rs (git blob \
+                 {actual}); if the stub changed on purpose, record `stub: {actual}`"
+            ),
+        )),
+        None => problems.push(problem(
+            manifest,
+            0,
+            format!(
+                "kata `{id}` records no stub; add `stub: {actual}` (exercises/{id}/src/lib.rs)"
+            ),
+        )),
+    }
 }
 
 fn check_mutants(dir: &Path, kata: &str, tests: &BTreeSet<String>, problems: &mut Vec<Problem>) {

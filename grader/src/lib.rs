@@ -19,7 +19,10 @@ pub mod run;
 pub mod sandbox;
 pub mod score;
 pub mod source;
+pub mod standing;
+pub mod stub;
 pub mod verdict;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,6 +40,9 @@ pub struct GradeOptions {
     pub max_time_limit: Option<u64>,
     /// Replaces the course's build time limit (seconds).
     pub build_time_limit: Option<u64>,
+    /// Build and run katas whose source is the untouched stub, rather than calling them
+    /// not started (see [`admit::AdmitOptions`]).
+    pub grade_untouched: bool,
 }
 
 impl Default for GradeOptions {
@@ -49,6 +55,7 @@ impl Default for GradeOptions {
             progress: false,
             max_time_limit: None,
             build_time_limit: None,
+            grade_untouched: false,
         }
     }
 }
@@ -146,6 +153,8 @@ pub struct Prepared {
     /// The walls this machine allows, found once for the whole grade.
     pub protections: sandbox::Protections,
     pub run_options: run::RunOptions,
+    /// This grade's work directory: its build, its timings, its standings.
+    pub work_dir: PathBuf,
     _lock: WorkDirLock,
 }
 
@@ -167,7 +176,12 @@ pub fn prepare(
             max_time_limit: options.max_time_limit,
         },
     )?;
-    let admitted = admit::admit(&plan);
+    let admitted = admit::admit(
+        &plan,
+        admit::AdmitOptions {
+            grade_untouched: options.grade_untouched,
+        },
+    );
     let dir = options
         .work_dir
         .clone()
@@ -191,7 +205,7 @@ pub fn prepare(
             path_hash(&dir) as u32
         ),
     };
-    if options.progress {
+    if options.progress && admitted.iter().any(|k| k.sources().is_some()) {
         eprintln!(
             "grader: building the hidden tests against {}",
             plan.submission.display()
@@ -232,6 +246,7 @@ pub fn prepare(
             history: Some(dir.join("timings.json")),
         },
         protections,
+        work_dir: dir,
         _lock: lock,
     })
 }
@@ -246,7 +261,7 @@ pub fn grade(
     let prepared = prepare(course, source, only, options)?;
     let schedule = run::schedule(&prepared.admitted, &prepared.build);
     let jobs = schedule.jobs();
-    if options.progress {
+    if options.progress && !jobs.is_empty() {
         let at_once = if prepared.protections.namespaces {
             options.jobs
         } else {
@@ -260,10 +275,24 @@ pub fn grade(
     let runs = timed("run", || {
         run::execute(&jobs, &prepared.protections, &prepared.run_options)
     })?;
-    Ok(score::score(
+    let report = score::score(
         course,
         &prepared.plan,
+        &prepared.admitted,
         report::Protections::from(&prepared.protections),
         schedule.complete(runs),
-    ))
+    );
+    // Where the student stands, for `grader list`: a convenience, so a failure to keep it
+    // costs no grade.
+    let sources = prepared
+        .admitted
+        .iter()
+        .map(|k| (k.id().to_string(), k.sources_id.clone()))
+        .collect();
+    if let Err(e) = standing::record(&prepared.work_dir, &report, &sources) {
+        if options.progress {
+            eprintln!("grader: could not keep the standings for `grader list`: {e}");
+        }
+    }
+    Ok(report)
 }

@@ -119,6 +119,11 @@ pub struct Kata {
     /// The course section's Chinese title.
     pub section: String,
     pub hints: Vec<String>,
+    /// The git blob id of `exercises/<id>/src/lib.rs` as the course ships it: how the
+    /// grader knows an untouched stub ("not started") and gets it back for `reset`.
+    /// `grader dev check` says when it no longer matches the exercise.
+    #[serde(default)]
+    pub stub: Option<String>,
     #[serde(default)]
     pub time_limit_secs: Option<u64>,
     #[serde(default)]
@@ -315,6 +320,17 @@ fn validate(course: &Course, text: &str, file: &Path) -> Result<(), ManifestErro
                 line,
                 format!("{}: a kata needs at least two hint levels", at("hints")),
             ));
+        }
+        if let Some(stub) = &kata.stub {
+            if !crate::stub::is_blob_id(stub) {
+                return Err(fail(
+                    line,
+                    format!(
+                        "{}: `{stub}` is not a git blob id (40 lowercase hex digits)",
+                        at("stub")
+                    ),
+                ));
+            }
         }
         if kata.time_limit_secs == Some(0) {
             return Err(fail(

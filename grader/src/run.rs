@@ -141,7 +141,7 @@ pub fn schedule(admitted: &[AdmittedKata], build: &Build) -> Schedule {
                 })
             };
             match &kata.admission {
-                Admission::Missing(why) => {
+                Admission::Missing(why) | Admission::NotStarted(why) => {
                     slots.extend(decided(Status::NotRun, why.clone()));
                     continue;
                 }

@@ -1,13 +1,20 @@
 //! Stage 7: verdicts times the manifest's points. Each test earns its suite's points when
 //! it passes and nothing otherwise; a kata's score is the sum of its tests'.
 
+use crate::admit::{Admission, AdmittedKata};
 use crate::manifest::Course;
 use crate::plan::Plan;
-use crate::report::{KataResult, Protections, Report, TestResult, SCHEMA_VERSION};
+use crate::report::{KataResult, KataState, Protections, Report, TestResult, SCHEMA_VERSION};
 use crate::run::TestRun;
 use crate::verdict::Status;
 
-pub fn score(course: &Course, plan: &Plan, protections: Protections, runs: Vec<TestRun>) -> Report {
+pub fn score(
+    course: &Course,
+    plan: &Plan,
+    admitted: &[AdmittedKata],
+    protections: Protections,
+    runs: Vec<TestRun>,
+) -> Report {
     let tests: Vec<TestResult> = runs
         .into_iter()
         .map(|run| TestResult {
@@ -27,17 +34,25 @@ pub fn score(course: &Course, plan: &Plan, protections: Protections, runs: Vec<T
             time_limit_secs: run.time_limit_secs,
         })
         .collect();
-    let katas = plan
-        .katas
+    let katas = admitted
         .iter()
-        .map(|planned| {
+        .map(|admitted| {
+            let planned = &admitted.planned;
             let mine = tests.iter().filter(|t| t.kata == planned.kata.id);
+            let points: u32 = mine.clone().map(|t| t.points).sum();
+            let max: u32 = mine.clone().map(|t| t.max).sum();
+            let state = match admitted.admission {
+                Admission::NotStarted(_) | Admission::Missing(_) => KataState::NotStarted,
+                _ if points == max => KataState::Done,
+                _ => KataState::Started,
+            };
             KataResult {
                 id: planned.kata.id.clone(),
                 title: planned.kata.title.clone(),
                 section: planned.kata.section.clone(),
-                points: mine.clone().map(|t| t.points).sum(),
-                max: mine.clone().map(|t| t.max).sum(),
+                points,
+                max,
+                state,
                 passed: mine.clone().filter(|t| t.status == Status::Pass).count(),
                 tests: mine.count(),
                 limits: course.limits(&planned.kata),

@@ -51,6 +51,18 @@ impl Sources {
         Ok(Sources { files })
     }
 
+    /// One id for all of them, names and contents: it changes whenever any file does.
+    pub fn id(&self) -> String {
+        let mut all = Vec::new();
+        for (name, text) in &self.files {
+            all.extend_from_slice(name.as_bytes());
+            all.push(0);
+            all.extend_from_slice(text.as_bytes());
+            all.push(0);
+        }
+        crate::stub::blob_id(&all)
+    }
+
     /// What no submission may write (see [`rules`]).
     pub fn refusals(&self) -> Vec<Finding> {
         self.each(|tokens| rules::refusals(tokens))

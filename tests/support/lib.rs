@@ -25,10 +25,12 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Grades in-process, with a work directory of the test's own.
+/// Grades in-process, with a work directory of the test's own. An untouched stub is built
+/// and run like any submission (the proof that stubs earn nothing needs their runs).
 pub fn grade(source: Source, katas: &[String], work: &str) -> Report {
     let options = GradeOptions {
         work_dir: Some(scratch(&format!("work-{work}"))),
+        grade_untouched: true,
         ..GradeOptions::default()
     };
     grader::grade(&course(), source, katas, &options)

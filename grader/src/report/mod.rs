@@ -68,8 +68,33 @@ pub struct KataResult {
     pub max: u32,
     pub passed: usize,
     pub tests: usize,
+    /// Where the student stands with it.
+    pub state: KataState,
     /// The resource limits its tests ran under.
     pub limits: crate::manifest::Limits,
+}
+
+/// Where a student stands with a kata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KataState {
+    /// Full marks.
+    Done,
+    /// The source is no longer the stub, and not every test passes.
+    Started,
+    /// The source is still the stub as shipped (or the submission has no such kata):
+    /// nothing was built or run.
+    NotStarted,
+}
+
+impl KataState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KataState::Done => "done",
+            KataState::Started => "started",
+            KataState::NotStarted => "not started",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

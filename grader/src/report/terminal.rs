@@ -1,14 +1,19 @@
-//! The report a person reads: a table of katas, the failing tests with their reasons,
-//! and the total.
+//! The report a person reads: a table of katas (done, started, not started), the failures
+//! of the started ones, the total, and the one thing to do next. `grade` shows each
+//! started kata's first failure, so that a whole course fits on one screen; `check` and
+//! `grade --verbose` show every failure whole.
 
-use super::Report;
+use super::{KataState, Report, TestResult};
 use crate::verdict::Status;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Default)]
 pub struct TerminalOptions {
-    /// Show every failing test's whole message (the `check` view) rather than its first lines.
+    /// Show every failing test with its whole message (`check`, `grade --verbose`) rather
+    /// than each started kata's first failure, its first lines.
     pub full_messages: bool,
+    /// Show the first failure of each started kata whole (`watch`), not its first lines.
+    pub first_failure_whole: bool,
     /// Suggest the hint command for katas with failures.
     pub suggest_hints: bool,
 }
@@ -51,10 +56,10 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
         "kata", "title", "points", "tests"
     );
     for kata in &report.katas {
-        let mark = if kata.points == kata.max {
-            "✓"
-        } else {
-            "✗"
+        let (mark, tests) = match kata.state {
+            KataState::Done => ("✓", format!("{}/{}", kata.passed, kata.tests)),
+            KataState::Started => ("✗", format!("{}/{}", kata.passed, kata.tests)),
+            KataState::NotStarted => ("·", kata.state.as_str().to_string()),
         };
         let _ = writeln!(
             out,
@@ -62,65 +67,139 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             kata.id,
             kata.title,
             format!("{}/{}", kata.points, kata.max),
-            format!("{}/{}", kata.passed, kata.tests),
+            tests,
         );
     }
-    let failures: Vec<_> = report.failures().collect();
-    if !failures.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Failing tests:");
-        let mut last_compile_error: Option<(&str, &str)> = None;
-        for test in failures {
+    // A kata not started has nothing to show but that: its tests did not run.
+    let started = |test: &&TestResult| {
+        report
+            .kata(&test.kata)
+            .is_some_and(|k| k.state != KataState::NotStarted)
+    };
+    let failures: Vec<&TestResult> = report.failures().filter(started).collect();
+    if options.full_messages {
+        if !failures.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Failing tests:");
+            failing_tests(&mut out, &failures, true);
+        }
+    } else {
+        // Each started kata's first failure, and how to see the rest.
+        for kata in &report.katas {
+            let mine: Vec<&TestResult> = failures
+                .iter()
+                .copied()
+                .filter(|t| t.kata == kata.id)
+                .collect();
+            let Some(first) = mine.first() else { continue };
+            let _ = writeln!(out);
             let _ = writeln!(
                 out,
-                "  ✗ {} {}  [{}, {}, 0/{}]",
-                test.kata,
-                test.name,
-                test.checker,
-                test.status.as_str(),
-                test.max
+                "{}: {} of {} tests fail; the first:",
+                kata.id,
+                mine.len(),
+                kata.tests
             );
-            // One compile error is shown once per kata, not once per test.
-            if test.status == Status::CompileError {
-                if last_compile_error == Some((test.kata.as_str(), test.message.as_str())) {
-                    let _ = writeln!(out, "      (the same compile error)");
-                    continue;
-                }
-                last_compile_error = Some((test.kata.as_str(), test.message.as_str()));
-            }
-            let lines: Vec<&str> = test.message.lines().collect();
-            let shown = if options.full_messages {
-                lines.clone()
-            } else {
-                short_view(&lines)
-            };
-            for line in &shown {
-                let _ = writeln!(out, "      {line}");
-            }
-            let hidden = lines.len() - shown.len();
-            if hidden > 0 {
+            failing_tests(
+                &mut out,
+                std::slice::from_ref(first),
+                options.first_failure_whole,
+            );
+            if mine.len() > 1 {
                 let _ = writeln!(
                     out,
-                    "      … ({hidden} more line{}: `grader check {}`)",
-                    if hidden == 1 { "" } else { "s" },
-                    test.kata
+                    "  {} more: `cargo grader check {}`",
+                    mine.len() - 1,
+                    kata.id
                 );
             }
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Total: {}/{} points", report.points, report.max);
+    let count = |state: KataState| report.katas.iter().filter(|k| k.state == state).count();
+    let _ = writeln!(
+        out,
+        "Total: {}/{} points · {} done, {} started, {} not started",
+        report.points,
+        report.max,
+        count(KataState::Done),
+        count(KataState::Started),
+        count(KataState::NotStarted)
+    );
     if let Some(note) = &report.protections.note {
         let _ = writeln!(out, "Note: {note}");
     }
-    if options.suggest_hints {
-        for kata in report.katas.iter().filter(|k| k.points < k.max) {
+    let _ = writeln!(out, "{}", next_step(report, options));
+    out
+}
+
+/// Lists `failures`, each message whole or its first lines.
+fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool) {
+    let mut last_compile_error: Option<(&str, &str)> = None;
+    for test in failures {
+        let _ = writeln!(
+            out,
+            "  ✗ {} {}  [{}, {}, 0/{}]",
+            test.kata,
+            test.name,
+            test.checker,
+            test.status.as_str(),
+            test.max
+        );
+        // One compile error is shown once per kata, not once per test.
+        if test.status == Status::CompileError {
+            if last_compile_error == Some((test.kata.as_str(), test.message.as_str())) {
+                let _ = writeln!(out, "      (the same compile error)");
+                continue;
+            }
+            last_compile_error = Some((test.kata.as_str(), test.message.as_str()));
+        }
+        let lines: Vec<&str> = test.message.lines().collect();
+        let shown = if whole {
+            lines.clone()
+        } else {
+            short_view(&lines)
+        };
+        for line in &shown {
+            let _ = writeln!(out, "      {line}");
+        }
+        let hidden = lines.len() - shown.len();
+        if hidden > 0 {
             let _ = writeln!(
                 out,
-                "Stuck on {}? `grader hint {}` gives a hint, one level at a time.",
-                kata.id, kata.id
+                "      … ({hidden} more line{}: `cargo grader check {}`)",
+                if hidden == 1 { "" } else { "s" },
+                test.kata
             );
         }
     }
-    out
+}
+
+/// The one thing to do next: the first kata (in course order) short of full marks.
+fn next_step(report: &Report, options: &TerminalOptions) -> String {
+    let Some(kata) = report.katas.iter().find(|k| k.state != KataState::Done) else {
+        return if report.katas.len() > 1 {
+            "Next: every kata graded here earns full marks. Well done.".into()
+        } else {
+            match report.katas.first() {
+                Some(k) => format!(
+                    "Next: `{}` earns full marks; on to the next kata (`cargo grader list`).",
+                    k.id
+                ),
+                None => "Next: nothing was graded.".into(),
+            }
+        };
+    };
+    let id = &kata.id;
+    match kata.state {
+        KataState::NotStarted => format!(
+            "Next: start with `{id}`: read exercises/{id}/README.md, write exercises/{id}/src/lib.rs, then `cargo grader check {id}`."
+        ),
+        _ if options.suggest_hints => format!(
+            "Next: fix the first failure above, then `cargo grader check {id}` again. Stuck? `cargo grader hint {id}` gives a hint, one level at a time."
+        ),
+        _ => format!(
+            "Next: `cargo grader check {id}` shows every failure in full. Stuck? `cargo grader hint {id}`."
+        ),
+    }
 }

@@ -1,0 +1,394 @@
+//! `grader watch`: the student's loop, as rustlings has it. The current kata is the first
+//! one short of full marks; every save of its sources checks it again and shows the result
+//! in one screenful; keys give a hint, the list, the next kata, a check, or quit. When the
+//! kata earns full marks, the watch moves on by itself, and says when the course is done.
+//!
+//! Plain ANSI and a terminal in non-canonical mode through termios: it works over ssh and
+//! inside tmux, and without a terminal (keys then come as lines).
+
+use crate::manifest::{Course, Kata};
+use crate::plan::Source;
+use crate::report::{self, KataState, TerminalOptions};
+use crate::GradeOptions;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+/// What wakes the watch.
+enum Input {
+    Key(u8),
+    /// A source file of some kata changed: its path.
+    Saved(PathBuf),
+    /// The keyboard is gone (stdin closed): go on watching files until killed.
+    NoKeys,
+}
+
+/// Saves closer together than this are one save (an editor writes a file in steps).
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The keys, as the screen's last line names them.
+const KEYS: &str = "[h] hint  [l] list  [n] next kata  [c] check again  [q] quit";
+
+pub fn watch(
+    course: &Course,
+    source: Source,
+    work_dir: Option<PathBuf>,
+    options: &GradeOptions,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let submission = source.dir(course);
+    if !submission.is_dir() {
+        return Err(format!(
+            "the submission directory {} does not exist",
+            submission.display()
+        ));
+    }
+    let work_dir = work_dir.unwrap_or_else(|| crate::default_work_dir(course, &source));
+    let (tx, rx) = channel();
+    let _watcher = watch_files(&submission, tx.clone())?;
+    let _raw = RawMode::enter();
+    spawn_key_reader(tx);
+    let mut w = Watch {
+        course,
+        source,
+        submission,
+        options: GradeOptions {
+            work_dir: Some(work_dir.clone()),
+            progress: false,
+            ..options.clone()
+        },
+        work_dir,
+        current: None,
+        hints_shown: 0,
+        body: String::new(),
+        note: String::new(),
+    };
+    w.arrive(w.first_short_of_full_marks(0), out);
+    while let Ok(input) = rx.recv() {
+        match input {
+            Input::Key(b'q') | Input::Key(3) | Input::Key(4) => break,
+            Input::Key(b'h') => w.hint(out),
+            Input::Key(b'l') => w.list(out),
+            Input::Key(b'n') => {
+                let from = w.current.map_or(0, |c| c + 1);
+                w.arrive(w.first_short_of_full_marks(from), out);
+            }
+            Input::Key(b'c') => w.check(out),
+            Input::Key(_) => {}
+            Input::NoKeys => {}
+            Input::Saved(path) => {
+                // One save is several events: wait for the last of them.
+                let mut relevant = w.is_current(&path);
+                loop {
+                    match rx.recv_timeout(DEBOUNCE) {
+                        Ok(Input::Saved(path)) => relevant |= w.is_current(&path),
+                        Ok(Input::Key(b'q')) | Ok(Input::Key(3)) | Ok(Input::Key(4)) => {
+                            return Ok(());
+                        }
+                        Ok(_) => {}
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                    }
+                }
+                if relevant {
+                    w.check(out);
+                }
+            }
+        }
+    }
+    let _ = write!(out, "\r\n");
+    Ok(())
+}
+
+struct Watch<'a> {
+    course: &'a Course,
+    source: Source,
+    submission: PathBuf,
+    options: GradeOptions,
+    work_dir: PathBuf,
+    /// Index of the current kata; None once every kata earns full marks.
+    current: Option<usize>,
+    hints_shown: usize,
+    /// What the screen shows under the heading.
+    body: String,
+    /// One line above the keys: what just happened.
+    note: String,
+}
+
+impl<'a> Watch<'a> {
+    fn kata(&self) -> Option<&'a Kata> {
+        self.current.map(|i| &self.course.katas[i])
+    }
+
+    fn src(&self, kata: &Kata) -> PathBuf {
+        self.submission.join(&kata.id).join("src")
+    }
+
+    fn is_current(&self, path: &Path) -> bool {
+        self.kata().is_some_and(|k| {
+            path.starts_with(self.src(k)) && path.extension().is_some_and(|e| e == "rs")
+        })
+    }
+
+    /// The first kata from `from` on whose last check earned full marks for the sources
+    /// as they are now; else None.
+    fn first_short_of_full_marks(&self, from: usize) -> Option<usize> {
+        let standings = crate::standing::load(&self.work_dir);
+        (from..self.course.katas.len()).find(|&i| {
+            let kata = &self.course.katas[i];
+            match standings.get(&kata.id) {
+                Some(s) if s.state == KataState::Done => {
+                    s.sources != crate::standing::sources_id(&self.src(kata))
+                }
+                _ => true,
+            }
+        })
+    }
+
+    /// Makes `index` the current kata: checks it, unless it is still its stub.
+    fn arrive(&mut self, index: Option<usize>, out: &mut dyn Write) {
+        self.current = index;
+        self.hints_shown = 0;
+        let Some(kata) = self.kata() else {
+            self.body = "Every kata earns full marks: the course is done. Well done!\n".into();
+            self.note.clear();
+            self.draw(out);
+            return;
+        };
+        let src = self.src(kata);
+        let untouched = crate::source::Sources::read(&src)
+            .map(|s| crate::stub::untouched(kata, &s))
+            .unwrap_or(false);
+        if untouched || !src.join("lib.rs").is_file() {
+            let id = &kata.id;
+            self.body = format!(
+                "Not started. The statement is exercises/{id}/README.md; write {}.\n\
+                 Every save checks it again.\n",
+                src.join("lib.rs").display()
+            );
+            self.draw(out);
+        } else {
+            self.check(out);
+        }
+    }
+
+    /// Checks the current kata and shows the result; moves on when it earns full marks.
+    fn check(&mut self, out: &mut dyn Write) {
+        let Some(kata) = self.kata() else { return };
+        let id = kata.id.clone();
+        self.note = format!("checking {id} …");
+        self.draw(out);
+        let graded = crate::grade(
+            self.course,
+            self.source.clone(),
+            std::slice::from_ref(&id),
+            &self.options,
+        );
+        self.note.clear();
+        match graded {
+            Err(e) => {
+                self.body = format!("The check of {id} could not run: {e}\n");
+                self.draw(out);
+            }
+            Ok(report) => {
+                let done = report.points == report.max;
+                self.body = report::terminal(
+                    &report,
+                    &TerminalOptions {
+                        full_messages: false,
+                        first_failure_whole: true,
+                        suggest_hints: true,
+                    },
+                );
+                if done {
+                    let from = self.current.map_or(0, |c| c + 1);
+                    self.arrive(self.first_short_of_full_marks(from), out);
+                    self.note = format!("✓ {id} earns full marks: on to the next kata.");
+                    self.draw(out);
+                } else {
+                    self.draw(out);
+                }
+            }
+        }
+    }
+
+    fn hint(&mut self, out: &mut dyn Write) {
+        let Some(kata) = self.kata() else { return };
+        self.hints_shown = (self.hints_shown + 1).min(kata.hints.len());
+        let mut body = String::new();
+        for (i, hint) in kata.hints.iter().take(self.hints_shown).enumerate() {
+            body += &format!("Hint {}/{}: {hint}\n\n", i + 1, kata.hints.len());
+        }
+        if self.hints_shown < kata.hints.len() {
+            body += "[h] again for the next hint; [c] to check again.\n";
+        }
+        self.body = body;
+        self.draw(out);
+    }
+
+    fn list(&mut self, out: &mut dyn Write) {
+        let mut listed = Vec::new();
+        crate::cli::list(self.course, &self.source, &self.work_dir, &mut listed);
+        self.body = String::from_utf8_lossy(&listed).into_owned();
+        self.draw(out);
+    }
+
+    /// Clears the screen and draws: a heading, the body cut to the screen, the note, the keys.
+    fn draw(&self, out: &mut dyn Write) {
+        let (rows, cols) = terminal_size();
+        let heading = match self.kata() {
+            Some(k) => format!(
+                "grader watch — {} ({}/{}): {} — {}",
+                k.id,
+                self.current.unwrap_or(0) + 1,
+                self.course.katas.len(),
+                k.title,
+                k.section
+            ),
+            None => "grader watch — the course is done".into(),
+        };
+        // The heading and its blank line, the "more" line, a blank line, the note, the keys.
+        let room = rows.saturating_sub(6).max(3);
+        let lines: Vec<&str> = self.body.lines().collect();
+        let mut screen = format!("\x1b[2J\x1b[H{heading}\r\n\r\n");
+        // A long line takes as many rows as the terminal wraps it into.
+        let mut used = 0;
+        let mut shown = 0;
+        for line in &lines {
+            let takes = display_width(line).div_ceil(cols.max(1)).max(1);
+            if used + takes > room {
+                break;
+            }
+            used += takes;
+            shown += 1;
+            screen += line;
+            screen += "\r\n";
+        }
+        if shown < lines.len() {
+            let more = lines.len() - shown;
+            let command = match self.kata() {
+                Some(k) => format!("cargo grader check {}", k.id),
+                None => "cargo grader list".into(),
+            };
+            screen += &format!(
+                "… {more} more line{}: `{command}`\r\n",
+                if more == 1 { "" } else { "s" }
+            );
+        }
+        screen += &format!("\r\n{}\r\n{KEYS}", self.note);
+        let _ = out.write_all(screen.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+/// Watches every kata's sources under `submission`.
+fn watch_files(submission: &Path, tx: Sender<Input>) -> Result<notify::RecommendedWatcher, String> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if matches!(
+                event.kind,
+                notify::EventKind::Create(_)
+                    | notify::EventKind::Modify(_)
+                    | notify::EventKind::Remove(_)
+            ) {
+                for path in event.paths {
+                    let _ = tx.send(Input::Saved(path));
+                }
+            }
+        }
+    })
+    .map_err(|e| format!("cannot watch {}: {e}", submission.display()))?;
+    watcher
+        .watch(submission, notify::RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", submission.display()))?;
+    Ok(watcher)
+}
+
+/// Reads keys from stdin, one byte each, on a thread of its own.
+fn spawn_key_reader(tx: Sender<Input>) {
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut byte = [0u8; 1];
+        loop {
+            match stdin.read(&mut byte) {
+                Ok(1) => {
+                    if tx.send(Input::Key(byte[0])).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) | Err(_) => {
+                    let _ = tx.send(Input::NoKeys);
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// The terminal in non-canonical mode without echo (a key arrives when it is pressed, and
+/// Ctrl-C arrives as a key, so the terminal is always restored); put back on drop.
+struct RawMode {
+    saved: Option<libc::termios>,
+}
+
+impl RawMode {
+    fn enter() -> RawMode {
+        // SAFETY: termios calls on stdin with a zeroed struct that tcgetattr fills.
+        unsafe {
+            if libc::isatty(0) != 1 {
+                return RawMode { saved: None };
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return RawMode { saved: None };
+            }
+            let mut raw = saved;
+            raw.c_lflag &= !(libc::ICANON | libc::ECHO | libc::ISIG);
+            raw.c_cc[libc::VMIN] = 1;
+            raw.c_cc[libc::VTIME] = 0;
+            libc::tcsetattr(0, libc::TCSANOW, &raw);
+            RawMode { saved: Some(saved) }
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores the settings read in `enter`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, saved);
+            }
+        }
+    }
+}
+
+/// Columns a line takes on a terminal: two for a wide (CJK) character, one for others.
+fn display_width(line: &str) -> usize {
+    line.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Rows and columns of the terminal on stdout; 24 × 80 when there is none.
+fn terminal_size() -> (usize, usize) {
+    // SAFETY: TIOCGWINSZ fills a winsize.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(1, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_row > 0 {
+            return (size.ws_row as usize, size.ws_col as usize);
+        }
+    }
+    (24, 80)
+}
