@@ -260,6 +260,7 @@ fn runner_for_another_user() {
             hide: dir.clone(),
             // Plan order: no timings of an earlier run to go by.
             history: None,
+            progress: false,
         };
         grader::run::execute(&jobs, &protections, &options).map_err(|e| e.to_string())
     })();

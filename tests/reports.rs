@@ -92,7 +92,8 @@ fn renderers_show_every_status() {
             &TerminalOptions {
                 full_messages: true,
                 first_failure_whole: false,
-                suggest_hints: true
+                suggest_hints: true,
+                colour: false,
             }
         )
     );

@@ -207,6 +207,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     full_messages: args.verbose,
                     first_failure_whole: false,
                     suggest_hints: false,
+                    colour: crate::report::colour_wanted(),
                 },
                 out,
             )
@@ -223,6 +224,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     full_messages: true,
                     first_failure_whole: false,
                     suggest_hints: true,
+                    colour: crate::report::colour_wanted(),
                 },
                 out,
             )?;
@@ -335,6 +337,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
 /// (kept in `work_dir`) and from the sources as they are now.
 pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut dyn Write) {
     use crate::report::KataState;
+    let colour = crate::report::colour_wanted();
     let standings = crate::standing::load(work_dir);
     let submission = source.dir(course);
     let id_width = course.katas.iter().map(|k| k.id.len()).max().unwrap_or(4);
@@ -399,6 +402,7 @@ pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut 
             KataState::Started => "✗",
             KataState::NotStarted => "·",
         };
+        let mark = crate::report::paint(mark, state, colour);
         let _ = writeln!(
             out,
             "{:>3}  {:id_width$}  {:>7}  {mark} {:26}  {} — {} ({})",

@@ -309,10 +309,19 @@ fn write_sources(sources: &Sources, kata_dir: &Path) -> io::Result<()> {
 
 /// Builds every admitted kata's suites: one cargo call per configuration that has suites.
 /// Loom suites are left out for a kata that bypasses the facade.
+/// How to build, beyond what.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// One cargo call's wall-clock limit.
+    pub limit: Duration,
+    /// Draw a progress bar on stderr, when it is a terminal.
+    pub progress: bool,
+}
+
 pub fn build(
     admitted: &[AdmittedKata],
     ws: &Workspace,
-    limit: Duration,
+    options: BuildOptions,
 ) -> Result<Build, BuildError> {
     let mut result = Build::default();
     for kata in admitted {
@@ -356,7 +365,7 @@ pub fn build(
                     &features,
                     &excluded,
                     ws,
-                    limit,
+                    options,
                     &mut result,
                 )
             })?;
@@ -406,9 +415,10 @@ fn build_config(
     features: &[String],
     excluded: &[String],
     ws: &Workspace,
-    limit: Duration,
+    options: BuildOptions,
     result: &mut Build,
 ) -> Result<Vec<String>, BuildError> {
+    let BuildOptions { limit, progress } = options;
     writable_again(&ws.target.join("debug").join("deps"));
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
@@ -436,11 +446,45 @@ fn build_config(
     cmd.env_clear().envs(build_environment());
     cmd.env("CARGO_TERM_COLOR", "never");
     let limits = Limits::trusted(limit, 256 << 20);
-    let outcome = process::run_trusted(
-        cmd,
-        &limits,
-        &format!("build-{config:?}-{}", std::process::id()),
-    )
+    let marker = format!("build-{config:?}-{}", std::process::id());
+    let outcome = if crate::progress::wanted(progress) {
+        // One tick per unit cargo reports, read from its JSON messages as they come.
+        let what = match config {
+            Config::Normal => "the hidden tests",
+            Config::Loom => "the loom models",
+        };
+        let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(crate::progress::Build::start(
+            what,
+            &ws.dir.join(format!("units-{config:?}")),
+        ))));
+        let ticks = std::sync::Arc::clone(&bar);
+        let mut line = Vec::new();
+        let outcome = process::run_trusted_observed(
+            cmd,
+            &limits,
+            &marker,
+            Box::new(move |bytes: &[u8]| {
+                for &b in bytes {
+                    if b != b'\n' {
+                        line.push(b);
+                        continue;
+                    }
+                    if line.windows(18).any(|w| w == b"\"compiler-artifact") {
+                        if let Some(bar) = ticks.lock().unwrap().as_mut() {
+                            bar.unit();
+                        }
+                    }
+                    line.clear();
+                }
+            }),
+        );
+        if let Some(bar) = bar.lock().unwrap().take() {
+            bar.finish();
+        }
+        outcome
+    } else {
+        process::run_trusted(cmd, &limits, &marker)
+    }
     .map_err(|e| BuildError::Cargo(e.to_string()))?;
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let mut built_any = false;

@@ -14,6 +14,7 @@ pub mod dev;
 pub mod manifest;
 pub mod plan;
 pub mod process;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod sandbox;
@@ -215,11 +216,14 @@ pub fn prepare(
     let build = compile::build(
         &admitted,
         &ws,
-        Duration::from_secs(
-            options
-                .build_time_limit
-                .unwrap_or(course.defaults.build_time_limit_secs),
-        ),
+        compile::BuildOptions {
+            limit: Duration::from_secs(
+                options
+                    .build_time_limit
+                    .unwrap_or(course.defaults.build_time_limit_secs),
+            ),
+            progress: options.progress,
+        },
     )?;
     // As root without namespaces, tests run as users of their own, who may not reach a
     // course kept in root's home: their scratch directories go to the system's.
@@ -244,6 +248,7 @@ pub fn prepare(
             // What each test of this submission took last time: the next run starts the
             // longest first (see `run::execute`).
             history: Some(dir.join("timings.json")),
+            progress: options.progress,
         },
         protections,
         work_dir: dir,

@@ -204,7 +204,11 @@ struct Captured {
 }
 
 /// Reads a stream to its end in a thread, keeping at most `cap` bytes.
-fn capture(mut stream: impl Read + Send + 'static, cap: usize) -> Arc<(Mutex<Captured>, Condvar)> {
+fn capture(
+    mut stream: impl Read + Send + 'static,
+    cap: usize,
+    mut observer: Option<Observer>,
+) -> Arc<(Mutex<Captured>, Condvar)> {
     let shared = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
     let mine = Arc::clone(&shared);
     std::thread::spawn(move || {
@@ -215,6 +219,9 @@ fn capture(mut stream: impl Read + Send + 'static, cap: usize) -> Arc<(Mutex<Cap
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => 0,
             };
+            if let Some(observe) = observer.as_mut() {
+                observe(&buf[..n]);
+            }
             let (lock, changed) = &*mine;
             let mut c = lock.lock().unwrap();
             if n == 0 {
@@ -268,16 +275,39 @@ pub const RUN_MARKER_VAR: &str = "KATA_GRADER_RUN";
 /// Runs one of the grader's own tools (cargo): a process group, a wall-clock limit and an
 /// output cap, and nothing else.
 pub fn run_trusted(command: Command, limits: &Limits, marker: &str) -> Result<Outcome, RunError> {
-    run(command, limits, marker, None)
+    run_observed(command, limits, marker, None, None)
+}
+
+/// What sees a process's stdout as it comes (a build's progress), besides the capture.
+pub type Observer = Box<dyn FnMut(&[u8]) + Send>;
+
+/// [`run_trusted`], with `observer` shown each piece of stdout as it is read.
+pub fn run_trusted_observed(
+    command: Command,
+    limits: &Limits,
+    marker: &str,
+    observer: Observer,
+) -> Result<Outcome, RunError> {
+    run_observed(command, limits, marker, None, Some(observer))
 }
 
 /// Runs `command` in a new process group under `limits`, walled in as `walled` says (its
 /// program must then be [`sandbox::BINARY`] when namespaces are on).
 pub fn run(
+    command: Command,
+    limits: &Limits,
+    marker: &str,
+    walled: Option<&Walled>,
+) -> Result<Outcome, RunError> {
+    run_observed(command, limits, marker, walled, None)
+}
+
+fn run_observed(
     mut command: Command,
     limits: &Limits,
     marker: &str,
     walled: Option<&Walled>,
+    observer: Option<Observer>,
 ) -> Result<Outcome, RunError> {
     let reaper = reaper();
     command
@@ -389,10 +419,10 @@ pub fn run(
         }
     };
     let pid = child.id() as i32;
-    let out = capture(child.stdout.take().unwrap(), limits.output_cap);
-    let err = capture(child.stderr.take().unwrap(), limits.output_cap);
-    let proof_thread = proof_reader.map(|r| capture(r, 1 << 20));
-    let status_thread = status_reader.map(|r| capture(r, 64));
+    let out = capture(child.stdout.take().unwrap(), limits.output_cap, observer);
+    let err = capture(child.stderr.take().unwrap(), limits.output_cap, None);
+    let proof_thread = proof_reader.map(|r| capture(r, 1 << 20, None));
+    let status_thread = status_reader.map(|r| capture(r, 64, None));
 
     let deadline = start + limits.wall;
     let (mut exit, cpu) = match reaper.wait(pid, Some(deadline)) {

@@ -51,6 +51,8 @@ pub struct RunOptions {
     /// Where what each test took is kept from one run to the next, to order the next run
     /// (see [`execute`]); none: plan order.
     pub history: Option<PathBuf>,
+    /// Show a bar of tests done on stderr, when it is a terminal.
+    pub progress: bool,
 }
 
 /// A fault of the grader: no verdict could be trusted, so there is none.
@@ -321,6 +323,8 @@ pub fn execute(
     let lanes = Mutex::new(Lanes::new(jobs, &history, computing_max));
     let lane_freed = std::sync::Condvar::new();
     let done = Mutex::new(&mut results);
+    let bar = crate::progress::wanted(options.progress && !jobs.is_empty())
+        .then(|| crate::progress::Tests::start(jobs.len()));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -338,12 +342,19 @@ pub fn execute(
                     break;
                 };
                 let job = &jobs[index];
+                let name = format!("{}::{}", job.suite, job.test);
+                if let Some(bar) = &bar {
+                    bar.started(&name);
+                }
                 // A panic here is the grader's own fault: it stops the run like any other,
                 // and never leaves a lane taken (the other workers would wait for it).
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run_one(job, protections, options)
                 }))
                 .unwrap_or_else(|_| Err("the grader panicked while running this test".into()));
+                if let Some(bar) = &bar {
+                    bar.finished(&name);
+                }
                 if !protections.namespaces {
                     process::sweep_orphans(None);
                 }
@@ -367,6 +378,9 @@ pub fn execute(
             });
         }
     });
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
     // Anything a finished run left behind and nobody claimed.
     process::sweep_orphans(None);
     if let Some(fault) = lanes.into_inner().unwrap().fault {

@@ -199,6 +199,7 @@ impl<'a> Watch<'a> {
                         full_messages: false,
                         first_failure_whole: true,
                         suggest_hints: true,
+                        colour: crate::report::colour_wanted(),
                     },
                 );
                 if done {

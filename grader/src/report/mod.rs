@@ -9,7 +9,7 @@ mod terminal;
 pub use gradescope::gradescope;
 pub use junit::junit;
 pub use markdown::markdown;
-pub use terminal::{terminal, TerminalOptions};
+pub use terminal::{colour_wanted, paint, terminal, TerminalOptions};
 
 use crate::manifest::Checker;
 use crate::verdict::Status;

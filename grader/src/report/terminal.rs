@@ -16,6 +16,8 @@ pub struct TerminalOptions {
     pub first_failure_whole: bool,
     /// Suggest the hint command for katas with failures.
     pub suggest_hints: bool,
+    /// Colour the marks (the caller decides: a terminal, and no `NO_COLOR`).
+    pub colour: bool,
 }
 
 /// What `grade` shows of a failure message (`check` shows it all): its first line, and
@@ -61,6 +63,7 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             KataState::Started => ("✗", format!("{}/{}", kata.passed, kata.tests)),
             KataState::NotStarted => ("·", kata.state.as_str().to_string()),
         };
+        let mark = paint(mark, kata.state, options.colour);
         let _ = writeln!(
             out,
             "{mark} {:id_width$}  {:title_width$}  {:>7}  {:>6}",
@@ -202,4 +205,24 @@ fn next_step(report: &Report, options: &TerminalOptions) -> String {
             "Next: `cargo grader check {id}` shows every failure in full. Stuck? `cargo grader hint {id}`."
         ),
     }
+}
+
+/// A mark in its state's colour (green, red, dim), or as it is.
+pub fn paint(mark: &str, state: KataState, colour: bool) -> String {
+    if !colour {
+        return mark.to_string();
+    }
+    let code = match state {
+        KataState::Done => "32",
+        KataState::Started => "31",
+        KataState::NotStarted => "2",
+    };
+    format!("\x1b[{code}m{mark}\x1b[0m")
+}
+
+/// Whether the grader's words on stdout may be coloured: it is a terminal, and `NO_COLOR`
+/// is not set (<https://no-color.org>).
+pub fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
