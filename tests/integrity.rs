@@ -261,6 +261,7 @@ fn runner_for_another_user() {
             // Plan order: no timings of an earlier run to go by.
             history: None,
             progress: false,
+            lang: grader::lang::Lang::En,
         };
         grader::run::execute(&jobs, &protections, &options).map_err(|e| e.to_string())
     })();
@@ -337,6 +338,7 @@ fn attacks_earn_no_points() {
             work_dir: Some(work.join("grade")),
             max_time_limit: Some(TIME_LIMIT),
             progress: false,
+            lang: grader::lang::Lang::En,
             ..GradeOptions::default()
         };
         let prepared = grader::prepare(&course(), Source::Path(tree.clone()), &katas, &options)

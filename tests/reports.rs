@@ -94,6 +94,7 @@ fn renderers_show_every_status() {
                 first_failure_whole: false,
                 suggest_hints: true,
                 colour: false,
+                lang: grader::lang::Lang::En,
             }
         )
     );

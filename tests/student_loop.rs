@@ -185,3 +185,43 @@ fn a_started_kata_shows_its_first_failure_and_list_remembers_it() {
         "{listed}"
     );
 }
+
+#[test]
+fn the_grader_speaks_chinese_when_asked() {
+    let work = scratch("loop-zh");
+    let (code, out, err) = run(&[
+        "--lang",
+        "zh",
+        "grade",
+        "-q",
+        "--work-dir",
+        &work.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let first = &course().katas[0];
+    assert!(out.contains("未开始"), "{out}");
+    assert!(out.contains(&first.section), "{out}");
+    assert!(out.contains("总分：0/"), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with(&format!("下一步：从 `{}` 开始", first.id)),
+        "{out}"
+    );
+    let (code, hint, _) = run(&["--lang", "zh", "hint", &first.id]);
+    assert_eq!(code, 0);
+    assert!(hint.contains("提示 1/"), "{hint}");
+    assert!(hint.contains(first.hints_zh[0].as_str()), "{hint}");
+    let (_, listed, _) = run(&[
+        "--lang",
+        "zh",
+        "list",
+        "--work-dir",
+        &work.display().to_string(),
+    ]);
+    assert!(
+        listed.contains("进度") && listed.contains("未开始"),
+        "{listed}"
+    );
+}

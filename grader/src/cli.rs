@@ -1,5 +1,6 @@
 //! The command line: parse, run the pipeline, render, and choose the exit status.
 
+use crate::lang::Lang;
 use crate::manifest::{self, Course};
 use crate::plan::Source;
 use crate::report::{self, Report, TerminalOptions};
@@ -19,6 +20,10 @@ pub struct Cli {
     /// directory, else the course this grader was built in.
     #[arg(long, global = true, value_name = "DIR")]
     pub course: Option<PathBuf>,
+    /// The grader's own words in English or Chinese (the tests' messages stay English).
+    /// Default: from the locale (LC_ALL, LC_MESSAGES, LANG; zh_* is Chinese).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -196,6 +201,7 @@ fn find_course(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
 fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
     let root = find_course(cli.course)?;
     let course = manifest::load(&root).map_err(|e| e.to_string())?;
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
     match cli.command.unwrap_or(Command::Grade(GradeArgs::default())) {
         Command::Grade(args) => {
             let katas = args.katas.clone();
@@ -208,6 +214,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     first_failure_whole: false,
                     suggest_hints: false,
                     colour: crate::report::colour_wanted(),
+                    lang,
                 },
                 out,
             )
@@ -225,6 +232,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     first_failure_whole: false,
                     suggest_hints: true,
                     colour: crate::report::colour_wanted(),
+                    lang,
                 },
                 out,
             )?;
@@ -234,18 +242,14 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
             let k = course
                 .kata(&kata)
                 .ok_or_else(|| unknown_kata(&course, &kata))?;
-            let level = level.clamp(1, k.hints.len());
+            let hints = k.hints_in(lang);
+            let level = level.clamp(1, hints.len());
             let _ = writeln!(out, "{} — {} ({})", k.id, k.title, k.section);
-            for (i, hint) in k.hints.iter().take(level).enumerate() {
-                let _ = writeln!(out, "\nHint {}/{}: {hint}", i + 1, k.hints.len());
+            for (i, hint) in hints.iter().take(level).enumerate() {
+                let _ = writeln!(out, "\n{}: {hint}", lang.hint(i + 1, hints.len()));
             }
-            if level < k.hints.len() {
-                let _ = writeln!(
-                    out,
-                    "\nMore: cargo grader hint {} --level {}",
-                    k.id,
-                    level + 1
-                );
+            if level < hints.len() {
+                let _ = writeln!(out, "\n{}", lang.more_hints(&k.id, level + 1));
             }
             Ok(EXIT_OK)
         }
@@ -298,12 +302,16 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
         Command::List { path, work_dir } => {
             let source = path.map_or(Source::Exercises, Source::Path);
             let work_dir = work_dir.unwrap_or_else(|| crate::default_work_dir(&course, &source));
-            list(&course, &source, &work_dir, out);
+            list(&course, &source, &work_dir, lang, out);
             Ok(EXIT_OK)
         }
         Command::Watch { path, work_dir } => {
             let source = path.map_or(Source::Exercises, Source::Path);
-            crate::watch::watch(&course, source, work_dir, &GradeOptions::default(), out)?;
+            let options = GradeOptions {
+                lang,
+                ..GradeOptions::default()
+            };
+            crate::watch::watch(&course, source, work_dir, &options, out)?;
             Ok(EXIT_OK)
         }
         Command::Reset { kata } => {
@@ -314,17 +322,17 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
             let shown = file.strip_prefix(&course.root).unwrap_or(&file).display();
             match crate::stub::reset(&course, k)? {
                 crate::stub::Reset::AlreadyTheStub => {
-                    let _ = writeln!(out, "{shown} is already the stub: nothing changed.");
+                    let _ = writeln!(out, "{}", lang.reset_already(&shown.to_string()));
                 }
                 crate::stub::Reset::Restored => {
-                    let _ = writeln!(out, "{shown} is the stub again.");
+                    let _ = writeln!(out, "{}", lang.reset_restored(&shown.to_string()));
                 }
                 crate::stub::Reset::Done { backup } => {
                     let backup = backup.strip_prefix(&course.root).unwrap_or(&backup);
                     let _ = writeln!(
                         out,
-                        "{shown} is the stub again. Your sources are kept in {}/ (the grader never reads them there).",
-                        backup.display()
+                        "{}",
+                        lang.reset_done(&shown.to_string(), &backup.display().to_string())
                     );
                 }
             }
@@ -335,7 +343,14 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
 
 /// `grader list`: every kata with where the student stands, from the last grade or check
 /// (kept in `work_dir`) and from the sources as they are now.
-pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut dyn Write) {
+pub(crate) fn list(
+    course: &Course,
+    source: &Source,
+    work_dir: &Path,
+    lang: Lang,
+    out: &mut dyn Write,
+) {
+    use crate::lang::display_width;
     use crate::report::KataState;
     let colour = crate::report::colour_wanted();
     let standings = crate::standing::load(work_dir);
@@ -344,10 +359,20 @@ pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut 
     let (mut points, mut max) = (0, 0);
     let mut counts = [0usize; 3];
     let mut next: Option<(&str, KataState)> = None;
+    let [n_col, kata_col, points_col, stand_col, last_col] = lang.list_columns();
+    let pad = |text: &str, width: usize| {
+        format!(
+            "{text}{}",
+            " ".repeat(width.saturating_sub(display_width(text)))
+        )
+    };
     let _ = writeln!(
         out,
-        "{:>3}  {:id_width$}  {:>7}  {:28}  title — course section (checkers)",
-        "#", "kata", "points", "where you stand"
+        "{:>3}  {}  {:>7}  {}  {last_col}",
+        n_col,
+        pad(kata_col, id_width),
+        points_col,
+        pad(stand_col, 28)
     );
     for (n, k) in course.katas.iter().enumerate() {
         let src = submission.join(&k.id).join("src");
@@ -356,17 +381,15 @@ pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut 
             .unwrap_or(false);
         let standing = standings.get(&k.id);
         let (state, earned, status) = match standing {
-            _ if !src.join("lib.rs").is_file() => (
+            _ if !src.join("lib.rs").is_file() => {
+                (KataState::NotStarted, 0, lang.missing().to_string())
+            }
+            _ if untouched => (
                 KataState::NotStarted,
                 0,
-                "missing: no src/lib.rs".to_string(),
+                lang.state(KataState::NotStarted).to_string(),
             ),
-            _ if untouched => (KataState::NotStarted, 0, "not started".to_string()),
-            None => (
-                KataState::Started,
-                0,
-                "started, not checked yet".to_string(),
-            ),
+            None => (KataState::Started, 0, lang.not_checked_yet().to_string()),
             Some(s) => {
                 let edited = s.sources != crate::standing::sources_id(&src);
                 let state = if s.state == KataState::NotStarted {
@@ -374,12 +397,9 @@ pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut 
                 } else {
                     s.state
                 };
-                let mut status = match state {
-                    KataState::Done => "done".to_string(),
-                    _ => "started".to_string(),
-                };
+                let mut status = lang.state(state).to_string();
                 if edited {
-                    status += ", edited since";
+                    status += lang.edited_since();
                 }
                 (state, s.points, status)
             }
@@ -405,28 +425,21 @@ pub(crate) fn list(course: &Course, source: &Source, work_dir: &Path, out: &mut 
         let mark = crate::report::paint(mark, state, colour);
         let _ = writeln!(
             out,
-            "{:>3}  {:id_width$}  {:>7}  {mark} {:26}  {} — {} ({})",
+            "{:>3}  {:id_width$}  {:>7}  {mark} {}  {} — {} ({})",
             n + 1,
             k.id,
             format!("{earned}/{kata_max}"),
-            status,
+            pad(&status, 26),
             k.title,
             k.section,
             checkers.join(", ")
         );
     }
-    let _ = writeln!(
-        out,
-        "\nTotal: {points}/{max} points · {} done, {} started, {} not started (points from your last grade or check)",
-        counts[0], counts[1], counts[2]
-    );
+    let _ = writeln!(out, "\n{}", lang.list_total(points, max, counts));
     let _ = match next {
-        None => writeln!(out, "Every kata earns full marks: the course is done."),
-        Some((id, KataState::NotStarted)) => writeln!(
-            out,
-            "Next: start with `{id}`: read exercises/{id}/README.md, then `cargo grader check {id}`."
-        ),
-        Some((id, _)) => writeln!(out, "Next: `cargo grader check {id}`."),
+        None => writeln!(out, "{}", lang.course_done()),
+        Some((id, KataState::NotStarted)) => writeln!(out, "{}", lang.list_next_start(id)),
+        Some((id, _)) => writeln!(out, "{}", lang.list_next_check(id)),
     };
 }
 
@@ -475,6 +488,7 @@ fn grade_and_report(
         max_time_limit: args.time_limit,
         build_time_limit: args.build_time_limit,
         grade_untouched: args.grade_untouched,
+        lang: view.lang,
         ..GradeOptions::default()
     };
     if let Some(jobs) = args.jobs {

@@ -316,6 +316,7 @@ pub struct BuildOptions {
     pub limit: Duration,
     /// Draw a progress bar on stderr, when it is a terminal.
     pub progress: bool,
+    pub lang: crate::lang::Lang,
 }
 
 pub fn build(
@@ -418,7 +419,11 @@ fn build_config(
     options: BuildOptions,
     result: &mut Build,
 ) -> Result<Vec<String>, BuildError> {
-    let BuildOptions { limit, progress } = options;
+    let BuildOptions {
+        limit,
+        progress,
+        lang,
+    } = options;
     writable_again(&ws.target.join("debug").join("deps"));
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
@@ -449,13 +454,16 @@ fn build_config(
     let marker = format!("build-{config:?}-{}", std::process::id());
     let outcome = if crate::progress::wanted(progress) {
         // One tick per unit cargo reports, read from its JSON messages as they come.
-        let what = match config {
-            Config::Normal => "the hidden tests",
-            Config::Loom => "the loom models",
+        let what = match (config, lang) {
+            (Config::Normal, crate::lang::Lang::En) => "the hidden tests",
+            (Config::Loom, crate::lang::Lang::En) => "the loom models",
+            (Config::Normal, crate::lang::Lang::Zh) => "隐藏测试",
+            (Config::Loom, crate::lang::Lang::Zh) => "loom 模型",
         };
         let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(crate::progress::Build::start(
             what,
             &ws.dir.join(format!("units-{config:?}")),
+            lang,
         ))));
         let ticks = std::sync::Arc::clone(&bar);
         let mut line = Vec::new();

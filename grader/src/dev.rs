@@ -73,6 +73,7 @@ fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
     let id = &kata.id;
     for file in [
         root.join("exercises").join(id).join("README.md"),
+        root.join("exercises").join(id).join("README.zh.md"),
         root.join("exercises").join(id).join("Cargo.toml"),
         root.join("exercises").join(id).join("src/lib.rs"),
         root.join("exercises").join(id).join("tests/visible.rs"),
@@ -90,6 +91,18 @@ fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
             format!(
                 "kata `{id}` has {} hint(s); it needs two levels or more",
                 kata.hints.len()
+            ),
+        ));
+    }
+    if kata.hints_zh.len() != kata.hints.len() {
+        problems.push(problem(
+            &manifest,
+            0,
+            format!(
+                "kata `{id}` has {} hint(s) in English and {} in Chinese (`hints_zh`): \
+                 every level needs both",
+                kata.hints.len(),
+                kata.hints_zh.len()
             ),
         ));
     }

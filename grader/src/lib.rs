@@ -11,6 +11,7 @@ pub mod admit;
 pub mod cli;
 pub mod compile;
 pub mod dev;
+pub mod lang;
 pub mod manifest;
 pub mod plan;
 pub mod process;
@@ -44,6 +45,8 @@ pub struct GradeOptions {
     /// Build and run katas whose source is the untouched stub, rather than calling them
     /// not started (see [`admit::AdmitOptions`]).
     pub grade_untouched: bool,
+    /// The language of the progress lines and bars.
+    pub lang: lang::Lang,
 }
 
 impl Default for GradeOptions {
@@ -57,6 +60,7 @@ impl Default for GradeOptions {
             max_time_limit: None,
             build_time_limit: None,
             grade_untouched: false,
+            lang: lang::Lang::En,
         }
     }
 }
@@ -208,8 +212,10 @@ pub fn prepare(
     };
     if options.progress && admitted.iter().any(|k| k.sources().is_some()) {
         eprintln!(
-            "grader: building the hidden tests against {}",
-            plan.submission.display()
+            "{}",
+            options
+                .lang
+                .building(&plan.submission.display().to_string())
         );
     }
     timed("stage", || compile::stage(course, &admitted, &ws))?;
@@ -223,6 +229,7 @@ pub fn prepare(
                     .unwrap_or(course.defaults.build_time_limit_secs),
             ),
             progress: options.progress,
+            lang: options.lang,
         },
     )?;
     // As root without namespaces, tests run as users of their own, who may not reach a
@@ -249,6 +256,7 @@ pub fn prepare(
             // longest first (see `run::execute`).
             history: Some(dir.join("timings.json")),
             progress: options.progress,
+            lang: options.lang,
         },
         protections,
         work_dir: dir,
@@ -272,10 +280,7 @@ pub fn grade(
         } else {
             1
         };
-        eprintln!(
-            "grader: running {} hidden tests, {at_once} at a time",
-            jobs.len()
-        );
+        eprintln!("{}", options.lang.running(jobs.len(), at_once));
     }
     let runs = timed("run", || {
         run::execute(&jobs, &prepared.protections, &prepared.run_options)

@@ -119,6 +119,9 @@ pub struct Kata {
     /// The course section's Chinese title.
     pub section: String,
     pub hints: Vec<String>,
+    /// The same hints in Chinese, level for level (`grader dev check` holds them to it).
+    #[serde(default)]
+    pub hints_zh: Vec<String>,
     /// The git blob id of `exercises/<id>/src/lib.rs` as the course ships it: how the
     /// grader knows an untouched stub ("not started") and gets it back for `reset`.
     /// `grader dev check` says when it no longer matches the exercise.
@@ -208,6 +211,14 @@ impl Course {
 }
 
 impl Kata {
+    /// The hints in `lang`, or the English ones where that language has none.
+    pub fn hints_in(&self, lang: crate::lang::Lang) -> &[String] {
+        match lang {
+            crate::lang::Lang::Zh if !self.hints_zh.is_empty() => &self.hints_zh,
+            _ => &self.hints,
+        }
+    }
+
     pub fn max_points(&self) -> u32 {
         self.suites
             .iter()

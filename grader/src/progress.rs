@@ -4,6 +4,7 @@
 //! elapsed. Drawn on stderr only when it is a terminal and `--quiet` was not given, so CI
 //! logs stay clean; indicatif leaves colour out when `NO_COLOR` is set.
 
+use crate::lang::Lang;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -40,16 +41,21 @@ pub struct Build {
 
 impl Build {
     /// A bar for building `what`; `memory` keeps its unit count for next time.
-    pub fn start(what: &str, memory: &Path) -> Build {
+    pub fn start(what: &str, memory: &Path, lang: Lang) -> Build {
         let total = std::fs::read_to_string(memory)
             .ok()
             .and_then(|t| t.trim().parse::<u64>().ok());
-        let bar = match total {
-            Some(total) => bar(
+        let bar = match (total, lang) {
+            (Some(total), Lang::En) => bar(
                 Some(total),
                 "{spinner} building {msg} [{bar:30}] {pos}/{len} crates, {elapsed}",
             ),
-            None => bar(None, "{spinner} building {msg}: {pos} crates, {elapsed}"),
+            (Some(total), Lang::Zh) => bar(
+                Some(total),
+                "{spinner} 正在编译{msg} [{bar:30}] {pos}/{len} 个 crate，{elapsed}",
+            ),
+            (None, Lang::En) => bar(None, "{spinner} building {msg}: {pos} crates, {elapsed}"),
+            (None, Lang::Zh) => bar(None, "{spinner} 正在编译{msg}：{pos} 个 crate，{elapsed}"),
         };
         bar.set_message(what.to_string());
         Build {
@@ -79,17 +85,19 @@ impl Build {
 pub struct Tests {
     bar: ProgressBar,
     running: Arc<Mutex<HashMap<String, Instant>>>,
+    lang: Lang,
 }
 
 impl Tests {
-    pub fn start(total: usize) -> Tests {
-        let bar = bar(
-            Some(total as u64),
-            "{spinner} running [{bar:30}] {pos}/{len} tests, {elapsed}  {wide_msg}",
-        );
+    pub fn start(total: usize, lang: Lang) -> Tests {
+        let template = match lang {
+            Lang::En => "{spinner} running [{bar:30}] {pos}/{len} tests, {elapsed}  {wide_msg}",
+            Lang::Zh => "{spinner} 运行中 [{bar:30}] {pos}/{len} 个测试，{elapsed}  {wide_msg}",
+        };
         Tests {
-            bar,
+            bar: bar(Some(total as u64), template),
             running: Arc::new(Mutex::new(HashMap::new())),
+            lang,
         }
     }
 
@@ -111,7 +119,10 @@ impl Tests {
             .iter()
             .min_by_key(|(name, since)| (**since, (*name).clone()));
         self.bar.set_message(match longest {
-            Some((name, _)) => format!("longest running: {name}"),
+            Some((name, _)) => match self.lang {
+                Lang::En => format!("longest running: {name}"),
+                Lang::Zh => format!("运行最久：{name}"),
+            },
             None => String::new(),
         });
     }

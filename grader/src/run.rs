@@ -53,6 +53,7 @@ pub struct RunOptions {
     pub history: Option<PathBuf>,
     /// Show a bar of tests done on stderr, when it is a terminal.
     pub progress: bool,
+    pub lang: crate::lang::Lang,
 }
 
 /// A fault of the grader: no verdict could be trusted, so there is none.
@@ -324,7 +325,7 @@ pub fn execute(
     let lane_freed = std::sync::Condvar::new();
     let done = Mutex::new(&mut results);
     let bar = crate::progress::wanted(options.progress && !jobs.is_empty())
-        .then(|| crate::progress::Tests::start(jobs.len()));
+        .then(|| crate::progress::Tests::start(jobs.len(), options.lang));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {

@@ -27,9 +27,6 @@ enum Input {
 /// Saves closer together than this are one save (an editor writes a file in steps).
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// The keys, as the screen's last line names them.
-const KEYS: &str = "[h] hint  [l] list  [n] next kata  [c] check again  [q] quit";
-
 pub fn watch(
     course: &Course,
     source: Source,
@@ -117,6 +114,10 @@ struct Watch<'a> {
 }
 
 impl<'a> Watch<'a> {
+    fn lang(&self) -> crate::lang::Lang {
+        self.options.lang
+    }
+
     fn kata(&self) -> Option<&'a Kata> {
         self.current.map(|i| &self.course.katas[i])
     }
@@ -151,7 +152,7 @@ impl<'a> Watch<'a> {
         self.current = index;
         self.hints_shown = 0;
         let Some(kata) = self.kata() else {
-            self.body = "Every kata earns full marks: the course is done. Well done!\n".into();
+            self.body = format!("{}\n", self.lang().course_done());
             self.note.clear();
             self.draw(out);
             return;
@@ -161,12 +162,9 @@ impl<'a> Watch<'a> {
             .map(|s| crate::stub::untouched(kata, &s))
             .unwrap_or(false);
         if untouched || !src.join("lib.rs").is_file() {
-            let id = &kata.id;
-            self.body = format!(
-                "Not started. The statement is exercises/{id}/README.md; write {}.\n\
-                 Every save checks it again.\n",
-                src.join("lib.rs").display()
-            );
+            self.body = self
+                .lang()
+                .watch_not_started(&kata.id, &src.join("lib.rs").display().to_string());
             self.draw(out);
         } else {
             self.check(out);
@@ -177,7 +175,7 @@ impl<'a> Watch<'a> {
     fn check(&mut self, out: &mut dyn Write) {
         let Some(kata) = self.kata() else { return };
         let id = kata.id.clone();
-        self.note = format!("checking {id} …");
+        self.note = self.lang().watch_checking(&id);
         self.draw(out);
         let graded = crate::grade(
             self.course,
@@ -188,7 +186,7 @@ impl<'a> Watch<'a> {
         self.note.clear();
         match graded {
             Err(e) => {
-                self.body = format!("The check of {id} could not run: {e}\n");
+                self.body = self.lang().could_not_check(&id, &e.to_string());
                 self.draw(out);
             }
             Ok(report) => {
@@ -200,12 +198,13 @@ impl<'a> Watch<'a> {
                         first_failure_whole: true,
                         suggest_hints: true,
                         colour: crate::report::colour_wanted(),
+                        lang: self.lang(),
                     },
                 );
                 if done {
                     let from = self.current.map_or(0, |c| c + 1);
                     self.arrive(self.first_short_of_full_marks(from), out);
-                    self.note = format!("✓ {id} earns full marks: on to the next kata.");
+                    self.note = self.lang().watch_full_marks(&id);
                     self.draw(out);
                 } else {
                     self.draw(out);
@@ -216,13 +215,16 @@ impl<'a> Watch<'a> {
 
     fn hint(&mut self, out: &mut dyn Write) {
         let Some(kata) = self.kata() else { return };
-        self.hints_shown = (self.hints_shown + 1).min(kata.hints.len());
+        let lang = self.lang();
+        let hints = kata.hints_in(lang);
+        self.hints_shown = (self.hints_shown + 1).min(hints.len());
         let mut body = String::new();
-        for (i, hint) in kata.hints.iter().take(self.hints_shown).enumerate() {
-            body += &format!("Hint {}/{}: {hint}\n\n", i + 1, kata.hints.len());
+        for (i, hint) in hints.iter().take(self.hints_shown).enumerate() {
+            body += &format!("{}: {hint}\n\n", lang.hint(i + 1, hints.len()));
         }
-        if self.hints_shown < kata.hints.len() {
-            body += "[h] again for the next hint; [c] to check again.\n";
+        if self.hints_shown < hints.len() {
+            body += lang.watch_next_hint();
+            body += "\n";
         }
         self.body = body;
         self.draw(out);
@@ -230,7 +232,13 @@ impl<'a> Watch<'a> {
 
     fn list(&mut self, out: &mut dyn Write) {
         let mut listed = Vec::new();
-        crate::cli::list(self.course, &self.source, &self.work_dir, &mut listed);
+        crate::cli::list(
+            self.course,
+            &self.source,
+            &self.work_dir,
+            self.lang(),
+            &mut listed,
+        );
         self.body = String::from_utf8_lossy(&listed).into_owned();
         self.draw(out);
     }
@@ -247,7 +255,7 @@ impl<'a> Watch<'a> {
                 k.title,
                 k.section
             ),
-            None => "grader watch — the course is done".into(),
+            None => self.lang().watch_course_done().into(),
         };
         // The heading and its blank line, the "more" line, a blank line, the note, the keys.
         let room = rows.saturating_sub(6).max(3);
@@ -257,7 +265,9 @@ impl<'a> Watch<'a> {
         let mut used = 0;
         let mut shown = 0;
         for line in &lines {
-            let takes = display_width(line).div_ceil(cols.max(1)).max(1);
+            let takes = crate::lang::display_width(line)
+                .div_ceil(cols.max(1))
+                .max(1);
             if used + takes > room {
                 break;
             }
@@ -272,12 +282,10 @@ impl<'a> Watch<'a> {
                 Some(k) => format!("cargo grader check {}", k.id),
                 None => "cargo grader list".into(),
             };
-            screen += &format!(
-                "… {more} more line{}: `{command}`\r\n",
-                if more == 1 { "" } else { "s" }
-            );
+            screen += &self.lang().more_lines(more, &command);
+            screen += "\r\n";
         }
-        screen += &format!("\r\n{}\r\n{KEYS}", self.note);
+        screen += &format!("\r\n{}\r\n{}", self.note, self.lang().watch_keys());
         let _ = out.write_all(screen.as_bytes());
         let _ = out.flush();
     }
@@ -364,22 +372,6 @@ impl Drop for RawMode {
             }
         }
     }
-}
-
-/// Columns a line takes on a terminal: two for a wide (CJK) character, one for others.
-fn display_width(line: &str) -> usize {
-    line.chars()
-        .map(|c| match c as u32 {
-            0x1100..=0x115F
-            | 0x2E80..=0xA4CF
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFE30..=0xFE4F
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6 => 2,
-            _ => 1,
-        })
-        .sum()
 }
 
 /// Rows and columns of the terminal on stdout; 24 × 80 when there is none.

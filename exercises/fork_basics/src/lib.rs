@@ -1,6 +1,6 @@
 //! Kata `fork_basics` — 进程的创建-fork, getpid/getppid. See README.md.
 //!
-//! Use `nix` (pipe2, fork, getpid, getppid, read, waitpid) and `libc` (`_exit`, `write`).
+//! Use `nix` (pipe2, fork, getpid, getppid, read, write, waitpid) and `kata_sync::process::_exit`.
 //! Between `fork` and `_exit` the child may call only async-signal-safe functions: no
 //! allocation, no `println!`, no locks (the README says why).
 

@@ -1,6 +1,6 @@
 //! Kata `fork_isolation` — 多进程修改全局变量. See README.md.
 //!
-//! Use `nix` (fork, pipe, read, waitpid) and `libc` (`_exit`, `write`). Between `fork` and
+//! Use `nix` (fork, pipe, read, write, waitpid) and `kata_sync::process::_exit`. Between `fork` and
 //! `_exit` the child may call only async-signal-safe functions: no allocation, no
 //! `println!`, no locks (the README says why).
 

@@ -1,6 +1,6 @@
 //! Kata `fork_twice` — 多次fork问题. See README.md.
 //!
-//! Use `nix` (pipe2, fork, getpid, getppid, read, waitpid) and `libc` (`_exit`, `write`).
+//! Use `nix` (pipe2, fork, getpid, getppid, read, write, waitpid) and `kata_sync::process::_exit`.
 //! Between `fork` and `_exit` the children may call only async-signal-safe functions: no
 //! allocation, no `println!`, no locks (the README says why).
 

@@ -1,6 +1,6 @@
 //! Kata `process` — multiprocessing / Process子类. See README.md.
 //!
-//! Use `nix` (fork, waitpid, kill) and `libc` (`_exit`). The child runs the caller's
+//! Use `nix` (fork, waitpid, kill) and `kata_sync::process::_exit`. The child runs the caller's
 //! target, arbitrary Rust code, and must then end with `kata_sync::process::_exit`: it never returns
 //! from `start` (the README says why).
 //!

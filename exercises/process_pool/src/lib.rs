@@ -1,6 +1,6 @@
 //! Kata `process_pool` — 进程池Pool, apply堵塞式. See README.md.
 //!
-//! Use `nix` (fork, pipe2, poll, waitpid, kill), `libc` (`_exit`, `read`, `write`) and
+//! Use `nix` (fork, pipe2, poll, read, write, waitpid, kill), `kata_sync::process::_exit` and
 //! serde_json for the messages. A worker is a forked child: it loops reading jobs from
 //! its pipe and must end with `kata_sync::process::_exit`, never returning into the caller's code.
 //!

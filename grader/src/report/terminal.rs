@@ -3,7 +3,8 @@
 //! started kata's first failure, so that a whole course fits on one screen; `check` and
 //! `grade --verbose` show every failure whole.
 
-use super::{KataState, Report, TestResult};
+use super::{KataResult, KataState, Report, TestResult};
+use crate::lang::{display_width, Lang};
 use crate::verdict::Status;
 use std::fmt::Write;
 
@@ -18,6 +19,9 @@ pub struct TerminalOptions {
     pub suggest_hints: bool,
     /// Colour the marks (the caller decides: a terminal, and no `NO_COLOR`).
     pub colour: bool,
+    /// The grader's own words (the tests' messages stay English). In Chinese the table
+    /// names each kata by its course section rather than its English title.
+    pub lang: Lang,
 }
 
 /// What `grade` shows of a failure message (`check` shows it all): its first line, and
@@ -43,34 +47,43 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
+    let lang = options.lang;
+    let title = |k: &KataResult| match lang {
+        Lang::En => k.title.clone(),
+        Lang::Zh => k.section.clone(),
+    };
+    let [kata_col, title_col, points_col, tests_col] = lang.columns();
     let title_width = report
         .katas
         .iter()
-        .map(|k| k.title.chars().count())
+        .map(|k| display_width(&title(k)))
         .max()
         .unwrap_or(5)
-        .max(5);
-    let _ = writeln!(out, "{} — grading {}", report.course, report.submission);
+        .max(display_width(title_col));
+    let _ = writeln!(out, "{}", lang.grading(&report.course, &report.submission));
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "  {:id_width$}  {:title_width$}  {:>7}  {:>6}",
-        "kata", "title", "points", "tests"
+        "  {}  {}  {}  {}",
+        pad(kata_col, id_width),
+        pad(title_col, title_width),
+        pad_left(points_col, 7),
+        pad_left(tests_col, 6)
     );
     for kata in &report.katas {
         let (mark, tests) = match kata.state {
             KataState::Done => ("✓", format!("{}/{}", kata.passed, kata.tests)),
             KataState::Started => ("✗", format!("{}/{}", kata.passed, kata.tests)),
-            KataState::NotStarted => ("·", kata.state.as_str().to_string()),
+            KataState::NotStarted => ("·", lang.state(kata.state).to_string()),
         };
         let mark = paint(mark, kata.state, options.colour);
         let _ = writeln!(
             out,
-            "{mark} {:id_width$}  {:title_width$}  {:>7}  {:>6}",
-            kata.id,
-            kata.title,
+            "{mark} {}  {}  {:>7}  {}",
+            pad(&kata.id, id_width),
+            pad(&title(kata), title_width),
             format!("{}/{}", kata.points, kata.max),
-            tests,
+            pad_left(&tests, 6),
         );
     }
     // A kata not started has nothing to show but that: its tests did not run.
@@ -83,8 +96,8 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
     if options.full_messages {
         if !failures.is_empty() {
             let _ = writeln!(out);
-            let _ = writeln!(out, "Failing tests:");
-            failing_tests(&mut out, &failures, true);
+            let _ = writeln!(out, "{}", lang.failing_tests());
+            failing_tests(&mut out, &failures, true, lang);
         }
     } else {
         // Each started kata's first failure, and how to see the rest.
@@ -98,46 +111,37 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
             let _ = writeln!(out);
             let _ = writeln!(
                 out,
-                "{}: {} of {} tests fail; the first:",
-                kata.id,
-                mine.len(),
-                kata.tests
+                "{}",
+                lang.first_failure(&kata.id, mine.len(), kata.tests)
             );
             failing_tests(
                 &mut out,
                 std::slice::from_ref(first),
                 options.first_failure_whole,
+                lang,
             );
             if mine.len() > 1 {
-                let _ = writeln!(
-                    out,
-                    "  {} more: `cargo grader check {}`",
-                    mine.len() - 1,
-                    kata.id
-                );
+                let _ = writeln!(out, "  {}", lang.more_failures(mine.len() - 1, &kata.id));
             }
         }
     }
     let _ = writeln!(out);
     let count = |state: KataState| report.katas.iter().filter(|k| k.state == state).count();
-    let _ = writeln!(
-        out,
-        "Total: {}/{} points · {} done, {} started, {} not started",
-        report.points,
-        report.max,
+    let counts = [
         count(KataState::Done),
         count(KataState::Started),
-        count(KataState::NotStarted)
-    );
+        count(KataState::NotStarted),
+    ];
+    let _ = writeln!(out, "{}", lang.total(report.points, report.max, counts));
     if let Some(note) = &report.protections.note {
-        let _ = writeln!(out, "Note: {note}");
+        let _ = writeln!(out, "{}: {note}", lang.note());
     }
     let _ = writeln!(out, "{}", next_step(report, options));
     out
 }
 
 /// Lists `failures`, each message whole or its first lines.
-fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool) {
+fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool, lang: Lang) {
     let mut last_compile_error: Option<(&str, &str)> = None;
     for test in failures {
         let _ = writeln!(
@@ -152,7 +156,7 @@ fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool) {
         // One compile error is shown once per kata, not once per test.
         if test.status == Status::CompileError {
             if last_compile_error == Some((test.kata.as_str(), test.message.as_str())) {
-                let _ = writeln!(out, "      (the same compile error)");
+                let _ = writeln!(out, "      {}", lang.same_compile_error());
                 continue;
             }
             last_compile_error = Some((test.kata.as_str(), test.message.as_str()));
@@ -168,43 +172,46 @@ fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool) {
         }
         let hidden = lines.len() - shown.len();
         if hidden > 0 {
-            let _ = writeln!(
-                out,
-                "      … ({hidden} more line{}: `cargo grader check {}`)",
-                if hidden == 1 { "" } else { "s" },
-                test.kata
-            );
+            let command = format!("cargo grader check {}", test.kata);
+            let _ = writeln!(out, "      {}", lang.more_lines(hidden, &command));
         }
     }
 }
 
 /// The one thing to do next: the first kata (in course order) short of full marks.
 fn next_step(report: &Report, options: &TerminalOptions) -> String {
+    let lang = options.lang;
     let Some(kata) = report.katas.iter().find(|k| k.state != KataState::Done) else {
         return if report.katas.len() > 1 {
-            "Next: every kata graded here earns full marks. Well done.".into()
+            lang.next_all_done().into()
         } else {
             match report.katas.first() {
-                Some(k) => format!(
-                    "Next: `{}` earns full marks; on to the next kata (`cargo grader list`).",
-                    k.id
-                ),
-                None => "Next: nothing was graded.".into(),
+                Some(k) => lang.next_after(&k.id),
+                None => lang.nothing_graded().into(),
             }
         };
     };
-    let id = &kata.id;
     match kata.state {
-        KataState::NotStarted => format!(
-            "Next: start with `{id}`: read exercises/{id}/README.md, write exercises/{id}/src/lib.rs, then `cargo grader check {id}`."
-        ),
-        _ if options.suggest_hints => format!(
-            "Next: fix the first failure above, then `cargo grader check {id}` again. Stuck? `cargo grader hint {id}` gives a hint, one level at a time."
-        ),
-        _ => format!(
-            "Next: `cargo grader check {id}` shows every failure in full. Stuck? `cargo grader hint {id}`."
-        ),
+        KataState::NotStarted => lang.next_not_started(&kata.id),
+        _ if options.suggest_hints => lang.next_fix(&kata.id),
+        _ => lang.next_check(&kata.id),
     }
+}
+
+/// `text` and spaces after it, to `width` columns as a terminal shows them.
+fn pad(text: &str, width: usize) -> String {
+    format!(
+        "{text}{}",
+        " ".repeat(width.saturating_sub(display_width(text)))
+    )
+}
+
+/// Spaces and `text` after them, to `width` columns.
+fn pad_left(text: &str, width: usize) -> String {
+    format!(
+        "{}{text}",
+        " ".repeat(width.saturating_sub(display_width(text)))
+    )
 }
 
 /// A mark in its state's colour (green, red, dim), or as it is.
