@@ -161,7 +161,7 @@ fn a_kata_that_does_not_compile_costs_only_that_kata() {
     assert_eq!(code, cli::EXIT_OK, "{err}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     for test in report["tests"].as_array().unwrap() {
         match test["kata"].as_str().unwrap() {
             "race" => {

@@ -17,6 +17,9 @@ pub enum Status {
     Crash,
     CompileError,
     NotRun,
+    /// Loom could not finish exploring the model (its branch limit): no failing
+    /// interleaving was found, but not every one was tried. Earns no points.
+    Inconclusive,
 }
 
 impl Status {
@@ -28,6 +31,7 @@ impl Status {
             Status::Crash => "crash",
             Status::CompileError => "compile-error",
             Status::NotRun => "not-run",
+            Status::Inconclusive => "inconclusive",
         }
     }
 }
@@ -135,6 +139,9 @@ fn status_and_message(outcome: &Outcome, proof: &Proof, context: &Context) -> (S
                     "the test failed (exit status 101), and no panic message reached the grader"
                         .to_string()
                 });
+            if message.contains(LOOM_BRANCH_LIMIT) {
+                return (Status::Inconclusive, INCONCLUSIVE.to_string());
+            }
             (Status::Fail, message)
         }
         Exit::Code(code) => (
@@ -204,6 +211,18 @@ fn signal_name(signal: i32) -> String {
         other => format!("signal {other}"),
     }
 }
+
+/// What loom says when a model needs more branches than it allows (1000 per execution).
+const LOOM_BRANCH_LIMIT: &str = "Model exceeded maximum number of branches";
+
+/// What the student reads instead.
+const INCONCLUSIVE: &str = "inconclusive, not a bug found: loom could not finish exploring this \
+model. A thread waits by spinning (a loop around an atomic, `try_lock` or `yield_now`), and \
+every turn of such a loop is one more branch for loom, past its limit of 1000. Loom found no \
+failing interleaving before it stopped, but it could not try them all, so this test earns no \
+points (see `inconclusive` in course.yaml). To make the code checkable, wait instead of \
+spinning: block on a `Mutex`, or sleep on a `Condvar` until what you wait for holds \
+(`Condvar::wait_while`).";
 
 /// Loom's `deadlock; threads = [(Id(0), Blocked(Location(Some(Location { file: …, line: 42, column: 13 })))), …]`
 /// as lines a student can act on: which thread waits where in their code.

@@ -12,7 +12,7 @@ pub fn junit(report: &Report) -> String {
         for test in report.tests.iter().filter(|t| t.kata == kata.id) {
             let status = match test.status {
                 Status::Pass => TestCaseStatus::success(),
-                Status::NotRun => {
+                Status::NotRun | Status::Inconclusive => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(test.message.clone());
                     s

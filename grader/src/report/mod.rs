@@ -16,7 +16,7 @@ use crate::verdict::Status;
 use serde::Serialize;
 
 /// Bumped on any change that could break a reader of the JSON report.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -144,9 +144,15 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
 fn failing_tests(out: &mut String, failures: &[&TestResult], whole: bool, lang: Lang) {
     let mut last_compile_error: Option<(&str, &str)> = None;
     for test in failures {
+        // Inconclusive is not a failure found: loom could not try every interleaving.
+        let mark = if test.status == Status::Inconclusive {
+            "?"
+        } else {
+            "✗"
+        };
         let _ = writeln!(
             out,
-            "  ✗ {} {}  [{}, {}, 0/{}]",
+            "  {mark} {} {}  [{}, {}, 0/{}]",
             test.kata,
             test.name,
             test.checker,
