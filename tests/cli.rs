@@ -6,20 +6,7 @@ use grader::manifest;
 use grader::verdict::Status;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut all = vec![
-        "grader".to_string(),
-        "--course".into(),
-        root().display().to_string(),
-    ];
-    all.extend(args.iter().map(|s| s.to_string()));
-    let code = cli::main(all, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    cli_in(&root(), args)
 }
 
 fn manifest_error(text: &str) -> String {

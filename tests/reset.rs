@@ -8,20 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn run_in(course: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut all = vec![
-        "grader".to_string(),
-        "--course".into(),
-        course.display().to_string(),
-    ];
-    all.extend(args.iter().map(|s| s.to_string()));
-    let code = cli::main(all, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    cli_in(course, args)
 }
 
 /// The course with only the race exercise, in a git repository of its own whose objects

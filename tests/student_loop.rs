@@ -3,24 +3,10 @@
 //! tests/reset.rs; `watch` in grader/tests/watch.rs, through a real terminal.)
 
 use course_tests::*;
-use grader::cli;
 use std::path::Path;
 
 fn run_in(course: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut all = vec![
-        "grader".to_string(),
-        "--course".into(),
-        course.display().to_string(),
-    ];
-    all.extend(args.iter().map(|s| s.to_string()));
-    let code = cli::main(all, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    cli_in(course, args)
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {

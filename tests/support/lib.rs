@@ -228,3 +228,22 @@ pub fn survivors(prefix: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Runs the grader's command line in-process on the course at `course`: (exit status,
+/// stdout, stderr).
+pub fn cli_in(course: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut all = vec![
+        "grader".to_string(),
+        "--course".into(),
+        course.display().to_string(),
+    ];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let code = grader::cli::main(all, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
