@@ -509,7 +509,8 @@ fn grade_and_report(
 
 /// Writes each asked-for report whole: to a sibling file first, then renamed into place.
 fn write_reports(report: &Report, args: &GradeArgs) -> Result<(), String> {
-    let renderers: [(&Option<PathBuf>, fn(&Report) -> String); 4] = [
+    type Render = fn(&Report) -> String;
+    let renderers: [(&Option<PathBuf>, Render); 4] = [
         (&args.json, |r| r.to_json()),
         (&args.junit, report::junit),
         (&args.gradescope, report::gradescope),

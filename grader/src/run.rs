@@ -539,8 +539,11 @@ mod tests {
             .collect()
     }
 
+    /// A job's index and whether it takes a computing lane.
+    type Started = (usize, bool);
+
     /// Starts everything `lanes` lets start, as workers would, without ending anything.
-    fn start_all(lanes: &mut Lanes) -> (Vec<(usize, bool)>, Option<Option<(usize, bool)>>) {
+    fn start_all(lanes: &mut Lanes) -> (Vec<Started>, Option<Option<Started>>) {
         let mut started = Vec::new();
         loop {
             match lanes.next() {

@@ -65,7 +65,7 @@ impl Sources {
 
     /// What no submission may write (see [`rules`]).
     pub fn refusals(&self) -> Vec<Finding> {
-        self.each(|tokens| rules::refusals(tokens))
+        self.each(rules::refusals)
     }
 
     /// Where a loom-checked kata bypasses the sync facade (see [`facade`]).

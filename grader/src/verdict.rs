@@ -61,6 +61,12 @@ pub fn decide(outcome: &Outcome, key: &[u8; KEY_LEN], context: &Context) -> Verd
         return Verdict::GraderFault(format!("the test harness refused to run the test: {fault}"));
     }
     let (status, mut message) = status_and_message(outcome, &proof, context);
+    if matches!(status, Status::Fail | Status::Timeout | Status::Crash) {
+        if let Some(steps) = failing_interleaving(outcome) {
+            message += "\n";
+            message += &steps;
+        }
+    }
     if status != Status::Pass && proof.tampered() {
         message += &format!(
             "\n(the test's proof channel also carried {} that the test harness did not write: \
@@ -210,6 +216,37 @@ fn signal_name(signal: i32) -> String {
         libc::SIGTERM => "SIGTERM".into(),
         other => format!("signal {other}"),
     }
+}
+
+/// The lines `kata_sync::trace` prints around the failing execution's steps.
+const TRACE_BEGIN: &str = "kata-sync: the failing interleaving, step by step:";
+const TRACE_END: &str = "kata-sync: end of the interleaving";
+
+/// The steps of the execution loom found failing, as the facade printed them (the last
+/// such block), each line's file made short. Only the steps the facade prints count: a
+/// test's own output cannot earn points by imitating them, only change this message.
+fn failing_interleaving(outcome: &Outcome) -> Option<String> {
+    // On stderr, or on stdout in libtest's report when it captured the test's output.
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    let text = if stderr.contains(TRACE_BEGIN) {
+        stderr
+    } else {
+        String::from_utf8_lossy(&outcome.stdout)
+    };
+    let begin = text.rfind(TRACE_BEGIN)?;
+    let rest = &text[begin + TRACE_BEGIN.len()..];
+    let end = rest.find(TRACE_END)?;
+    let mut lines = vec![
+        "the interleaving loom found, step by step (locks and condition variables; atomics are not shown):"
+            .to_string(),
+    ];
+    for line in rest[..end].lines().filter(|l| !l.trim().is_empty()) {
+        lines.push(match line.rfind(" at ") {
+            Some(at) => format!("{} at {}", &line[..at], shorten_path(&line[at + 4..])),
+            None => line.to_string(),
+        });
+    }
+    Some(lines.join("\n"))
 }
 
 /// What loom says when a model needs more branches than it allows (1000 per execution).
@@ -419,6 +456,40 @@ mod tests {
             &context(),
         );
         assert!(matches!(v, Verdict::Test(Status::Crash, _)));
+    }
+
+    #[test]
+    fn a_failing_loom_model_shows_its_interleaving_step_by_step() {
+        let proof = encode(
+            &KEY,
+            Kind::Panic,
+            b"race_loom.rs:18\nmain\nget() returned 1",
+        );
+        let mut run = outcome(Exit::Code(101), proof);
+        run.stdout = format!(
+            "---- two stdout ----\n{TRACE_BEGIN}\n    1. thread 1  takes the lock  at /w/ws/x-1/katas/race/src/lib.rs:20\n    2. the test's main thread  waits for the lock  at /w/ws/x-1/katas/race/src/lib.rs:20\n{TRACE_END}\n"
+        )
+        .into_bytes();
+        let (s, message) = status(decide(&run, &KEY, &context()));
+        assert_eq!(s, Status::Fail);
+        assert!(message.starts_with("get() returned 1"), "{message}");
+        assert!(message.contains("step by step"), "{message}");
+        assert!(
+            message.contains("1. thread 1  takes the lock  at src/lib.rs:20"),
+            "{message}"
+        );
+        assert!(!message.contains("/katas/"), "{message}");
+        // A pass shows no steps, whatever was printed.
+        let proof = encode(&KEY, Kind::Done, b"");
+        let mut run = outcome(Exit::Code(0), proof);
+        run.stdout = run_trace_only();
+        let (s, message) = status(decide(&run, &KEY, &context()));
+        assert_eq!((s, message.as_str()), (Status::Pass, ""));
+    }
+
+    fn run_trace_only() -> Vec<u8> {
+        format!("{TRACE_BEGIN}\n    1. thread 1  takes the lock  at src/lib.rs:1\n{TRACE_END}\n")
+            .into_bytes()
     }
 
     #[test]

@@ -162,9 +162,12 @@ impl<'a> Watch<'a> {
             .map(|s| crate::stub::untouched(kata, &s))
             .unwrap_or(false);
         if untouched || !src.join("lib.rs").is_file() {
+            // As the student types it: from the course's root when it is in the course.
+            let lib = src.join("lib.rs");
+            let lib = lib.strip_prefix(&self.course.root).unwrap_or(&lib);
             self.body = self
                 .lang()
-                .watch_not_started(&kata.id, &src.join("lib.rs").display().to_string());
+                .watch_not_started(&kata.id, &lib.display().to_string());
             self.draw(out);
         } else {
             self.check(out);

@@ -403,7 +403,7 @@ mod imp {
         loop {
             std::thread::sleep(LOOK_EVERY);
             match look(me, pid) {
-                Some(stuck) if agreeing.last().map_or(true, |last| *last == stuck) => {
+                Some(stuck) if agreeing.last().is_none_or(|last| *last == stuck) => {
                     agreeing.push(stuck);
                     if agreeing.len() >= LOOKS {
                         report(&agreeing[0]);

@@ -16,6 +16,8 @@
 
 pub mod hang;
 pub mod process;
+#[cfg(feature = "loom")]
+pub mod trace;
 
 #[cfg(not(feature = "loom"))]
 mod imp {
@@ -259,8 +261,22 @@ pub struct MutexGuard<'a, T> {
     // and put it back; it is `Some` whenever user code can see the guard.
     #[cfg(feature = "loom")]
     inner: Option<imp::MutexGuard<'a, T>>,
+    /// Where the lock was taken: the trace names it when the guard lets go.
+    #[cfg(feature = "loom")]
+    at: &'static std::panic::Location<'static>,
     #[cfg(not(feature = "loom"))]
     inner: imp::MutexGuard<'a, T>,
+}
+
+#[cfg(feature = "loom")]
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // The step first: the unlock is where loom may switch to another thread.
+        if self.inner.is_some() {
+            trace::step("lets go of the lock taken", self.at);
+        }
+        self.inner = None;
+    }
 }
 
 impl<T> Mutex<T> {
@@ -283,9 +299,16 @@ impl<T> Mutex<T> {
             },
         };
         #[cfg(feature = "loom")]
-        return MutexGuard {
-            inner: Some(self.inner.lock().unwrap_or_else(|e| e.into_inner())),
-        };
+        {
+            let at = std::panic::Location::caller();
+            trace::step("waits for the lock", at);
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            trace::step("takes the lock", at);
+            MutexGuard {
+                inner: Some(inner),
+                at,
+            }
+        }
     }
 
     /// Takes the lock if it is free right now; `None` if another thread holds it.
@@ -294,13 +317,29 @@ impl<T> Mutex<T> {
         #[cfg(not(feature = "loom"))]
         return self.inner.try_lock().map(|inner| MutexGuard { inner });
         #[cfg(feature = "loom")]
-        return match self.inner.try_lock() {
-            Ok(guard) => Some(MutexGuard { inner: Some(guard) }),
-            Err(std::sync::TryLockError::Poisoned(e)) => Some(MutexGuard {
-                inner: Some(e.into_inner()),
-            }),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
+        {
+            let at = std::panic::Location::caller();
+            let got = match self.inner.try_lock() {
+                Ok(guard) => Some(MutexGuard {
+                    inner: Some(guard),
+                    at,
+                }),
+                Err(std::sync::TryLockError::Poisoned(e)) => Some(MutexGuard {
+                    inner: Some(e.into_inner()),
+                    at,
+                }),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            trace::step(
+                if got.is_some() {
+                    "try_lock: takes the lock"
+                } else {
+                    "try_lock: lock is busy"
+                },
+                at,
+            );
+            got
+        }
     }
 
     #[track_caller]
@@ -391,8 +430,11 @@ impl Condvar {
         hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
         #[cfg(feature = "loom")]
         {
+            let at = std::panic::Location::caller();
+            trace::step("waits on the Condvar", at);
             let inner = guard.inner.take().expect("guard is present");
             let inner = self.inner.wait(inner).unwrap_or_else(|e| e.into_inner());
+            trace::step("wakes, has the lock again", at);
             guard.inner = Some(inner);
         }
     }
@@ -422,11 +464,14 @@ impl Condvar {
         };
         #[cfg(feature = "loom")]
         {
+            let at = std::panic::Location::caller();
+            trace::step("waits on the Condvar (timed)", at);
             let inner = guard.inner.take().expect("guard is present");
             let (inner, result) = self
                 .inner
                 .wait_timeout(inner, timeout)
                 .unwrap_or_else(|e| e.into_inner());
+            trace::step("wakes, has the lock again", at);
             guard.inner = Some(inner);
             WaitTimeoutResult {
                 timed_out: result.timed_out(),
@@ -437,12 +482,16 @@ impl Condvar {
     /// Wakes one waiting thread, if any.
     #[track_caller]
     pub fn notify_one(&self) {
+        #[cfg(feature = "loom")]
+        trace::step("notify_one", std::panic::Location::caller());
         self.inner.notify_one();
     }
 
     /// Wakes every waiting thread.
     #[track_caller]
     pub fn notify_all(&self) {
+        #[cfg(feature = "loom")]
+        trace::step("notify_all", std::panic::Location::caller());
         self.inner.notify_all();
     }
 }
@@ -475,5 +524,15 @@ where
     // Record where each thread blocks (through the facade's #[track_caller], that is the
     // student's line), so that a deadlock report says where to look.
     builder.location = true;
-    builder.check(body);
+    // Each execution's facade steps, so that the failing one can be shown (see `trace`).
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        builder.check(move || {
+            trace::begin_execution();
+            body();
+        })
+    }));
+    if let Err(panic) = checked {
+        trace::print_failing_execution();
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -155,8 +155,7 @@ fn use_tree(
         i += 2;
     }
     let mut line = tokens.get(i).map(|t| t.line).unwrap_or(0);
-    loop {
-        let Some(t) = tokens.get(i) else { break };
+    while let Some(t) = tokens.get(i) {
         match &t.kind {
             Kind::Ident { .. } if t.is_keyword("as") => {
                 let renamed_to_underscore = tokens.get(i + 1).is_some_and(|n| n.text == "_");
