@@ -17,9 +17,7 @@ fn normalise(text: &str) -> String {
         while let Some(at) = rest.find(prefix) {
             result.push_str(&rest[..at + prefix.len()]);
             rest = &rest[at + prefix.len()..];
-            let stop = rest
-                .find(|c: char| c == end || c == '\n')
-                .unwrap_or(rest.len());
+            let stop = rest.find([end, '\n']).unwrap_or(rest.len());
             result.push_str("[T]");
             rest = &rest[stop..];
         }

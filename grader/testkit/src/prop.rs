@@ -44,20 +44,21 @@ pub use proptest::test_runner::TestCaseError;
 pub fn config(cases: u32) -> Config {
     // Config::default() reads the PROPTEST_* environment variables: overwrite every
     // field they can set, so that the environment of a run changes nothing.
-    let mut config = Config::default();
-    config.cases = cases;
-    config.failure_persistence = None;
-    config.max_local_rejects = 65_536;
-    config.max_global_rejects = 1024;
-    config.max_flat_map_regens = 1_000_000;
-    config.max_shrink_time = 0; // no time limit on shrinking: a time limit is not deterministic
-    config.max_shrink_iters = u32::MAX;
-    config.max_default_size_range = 100;
-    config.verbose = 0;
-    config.rng_algorithm = RngAlgorithm::ChaCha;
-    config.source_file = None;
-    config.test_name = None;
-    config
+    Config {
+        cases,
+        failure_persistence: None,
+        max_local_rejects: 65_536,
+        max_global_rejects: 1024,
+        max_flat_map_regens: 1_000_000,
+        max_shrink_time: 0, // no time limit on shrinking: a time limit is not deterministic
+        max_shrink_iters: u32::MAX,
+        max_default_size_range: 100,
+        verbose: 0,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        source_file: None,
+        test_name: None,
+        ..Config::default()
+    }
 }
 
 /// A runner with [`config`]`(cases)` whose random numbers come from `seed` (ChaCha): the
