@@ -237,7 +237,7 @@ fn failing_interleaving(outcome: &Outcome) -> Option<String> {
     let rest = &text[begin + TRACE_BEGIN.len()..];
     let end = rest.find(TRACE_END)?;
     let mut lines = vec![
-        "the interleaving loom found, step by step (locks and condition variables; atomics are not shown):"
+        "the interleaving loom found, step by step (the facade's locks, condition variables and atomics, with what each atomic read or wrote):"
             .to_string(),
     ];
     for line in rest[..end].lines().filter(|l| !l.trim().is_empty()) {

@@ -18,6 +18,8 @@ pub mod hang;
 pub mod process;
 #[cfg(feature = "loom")]
 pub mod trace;
+#[cfg(feature = "loom")]
+mod traced_atomic;
 
 #[cfg(not(feature = "loom"))]
 mod imp {
@@ -29,7 +31,7 @@ mod imp {
 
 #[cfg(feature = "loom")]
 mod imp {
-    pub use loom::sync::atomic;
+    pub(crate) use super::traced_atomic as atomic;
     pub use loom::sync::mpsc;
     pub use loom::sync::Arc;
     pub use loom::sync::{Condvar, Mutex, MutexGuard};

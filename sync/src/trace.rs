@@ -3,7 +3,7 @@
 //! methods are `#[track_caller]`). When a model fails, [`crate::model`] prints the steps
 //! of the failing execution on stderr between two marker lines, and the grader shows
 //! them under the failure: the interleaving that broke the code, thread by thread.
-//! Atomics are loom's own types and are not traced.
+//! The facade's atomics are traced too (see `traced_atomic`), each step with its value.
 
 use std::collections::VecDeque;
 use std::panic::Location;
@@ -21,7 +21,43 @@ const SHOWN: usize = 40;
 struct Step {
     thread: loom::thread::ThreadId,
     what: &'static str,
+    value: Value,
     at: &'static Location<'static>,
+}
+
+/// The value an atomic step read or wrote, if any.
+#[derive(Clone, Copy)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i128),
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Value {
+        Value::Bool(value)
+    }
+}
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(value: $t) -> Value {
+                Value::Int(value as i128)
+            }
+        }
+    )*};
+}
+int_value!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::None => Ok(()),
+            Value::Bool(b) => write!(f, " {b}"),
+            Value::Int(i) => write!(f, " {i}"),
+        }
+    }
 }
 
 /// The steps kept of this execution, and how many it took in all.
@@ -48,6 +84,11 @@ pub(crate) fn begin_execution() {
 
 /// One step of the current thread at `at`. Cheap: a model takes thousands of executions.
 pub(crate) fn step(what: &'static str, at: &'static Location<'static>) {
+    step_with(what, Value::None, at);
+}
+
+/// One step that read or wrote `value`.
+pub(crate) fn step_with(what: &'static str, value: Value, at: &'static Location<'static>) {
     // While a panic unwinds, loom may be tearing the execution down (a deadlock, a failed
     // assertion), and asking it which thread runs would panic again and abort.
     if std::thread::panicking() {
@@ -59,7 +100,12 @@ pub(crate) fn step(what: &'static str, at: &'static Location<'static>) {
     if steps.kept.len() == KEPT {
         steps.kept.pop_front();
     }
-    steps.kept.push_back(Step { thread, what, at });
+    steps.kept.push_back(Step {
+        thread,
+        what,
+        value,
+        at,
+    });
 }
 
 /// "the test's main thread" for loom's first thread, "thread N" for the others.
@@ -87,10 +133,10 @@ pub(crate) fn print_failing_execution() {
     }
     for (n, s) in steps.kept.iter().skip(steps.kept.len() - shown).enumerate() {
         out += &format!(
-            "  {:>3}. {:<22} {:<28} at {}:{}\n",
+            "  {:>3}. {:<22} {:<32} at {}:{}\n",
             first + n + 1,
             thread_name(s.thread),
-            s.what,
+            format!("{}{}", s.what, s.value),
             s.at.file(),
             s.at.line()
         );
