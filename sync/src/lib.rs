@@ -519,22 +519,28 @@ pub fn model<F>(preemption_bound: usize, body: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(preemption_bound);
-    builder.max_duration = None;
-    builder.max_permutations = None;
-    // Record where each thread blocks (through the facade's #[track_caller], that is the
-    // student's line), so that a deadlock report says where to look.
-    builder.location = true;
-    // Each execution's facade steps, so that the failing one can be shown (see `trace`).
-    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        builder.check(move || {
-            trace::begin_execution();
-            body();
-        })
-    }));
-    if let Err(panic) = checked {
-        trace::print_failing_execution();
-        std::panic::resume_unwind(panic);
+    let body = std::sync::Arc::new(body);
+    // The fewest preemptions first: the first failing interleaving found is then one of
+    // the simplest, which is the one the student is shown (see `trace`).
+    for bound in 0..=preemption_bound {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(bound);
+        builder.max_duration = None;
+        builder.max_permutations = None;
+        // Record where each thread blocks (through the facade's #[track_caller], that is
+        // the student's line), so that a deadlock report says where to look.
+        builder.location = true;
+        let body = std::sync::Arc::clone(&body);
+        // Each execution's facade steps, so that the failing one can be shown.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            builder.check(move || {
+                trace::begin_execution();
+                body();
+            })
+        }));
+        if let Err(panic) = checked {
+            trace::print_failing_execution();
+            std::panic::resume_unwind(panic);
+        }
     }
 }
