@@ -408,6 +408,82 @@ fn writable_again(deps: &Path) {
     }
 }
 
+/// About how many units (cargo's compiler-artifact messages) a build will report, for the
+/// progress bar's first build, before any build of this workspace has counted them: one
+/// per package the workspace's members reach (a hidden crate has no library), one more
+/// for each build script, one per test suite. From `cargo metadata`; None if it fails.
+fn estimate_units(
+    ws: &Workspace,
+    features: &[String],
+    excluded: &[String],
+    suites: usize,
+) -> Option<u64> {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&ws.dir)
+        .args(["metadata", "--format-version", "1"]);
+    for feature in features {
+        cmd.args(["--features", feature]);
+    }
+    cmd.env_clear().envs(build_environment());
+    let limits = Limits::trusted(Duration::from_secs(30), 64 << 20);
+    let outcome =
+        process::run_trusted(cmd, &limits, &format!("metadata-{}", std::process::id())).ok()?;
+    let meta: serde_json::Value = serde_json::from_slice(&outcome.stdout).ok()?;
+    let packages: std::collections::HashMap<&str, &serde_json::Value> = meta["packages"]
+        .as_array()?
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let deps: std::collections::HashMap<&str, Vec<&str>> = meta["resolve"]["nodes"]
+        .as_array()?
+        .iter()
+        .filter_map(|n| {
+            let deps = n["deps"]
+                .as_array()?
+                .iter()
+                .filter_map(|d| d["pkg"].as_str());
+            Some((n["id"].as_str()?, deps.collect()))
+        })
+        .collect();
+    let left_out = |id: &str| {
+        let name = packages
+            .get(id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or("");
+        excluded
+            .iter()
+            .any(|k| name == k || name == format!("hidden-{k}"))
+    };
+    let mut todo: Vec<&str> = meta["workspace_members"]
+        .as_array()?
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|id| !left_out(id))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = todo.pop() {
+        if seen.insert(id) {
+            todo.extend(deps.get(id).into_iter().flatten().copied());
+        }
+    }
+    let units: usize = seen
+        .iter()
+        .filter_map(|id| packages.get(id))
+        .map(|p| {
+            let kinds: Vec<&str> = p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t["kind"].as_array().into_iter().flatten())
+                .filter_map(|k| k.as_str())
+                .collect();
+            let library = kinds.iter().any(|k| *k != "test" && *k != "custom-build");
+            usize::from(library) + usize::from(kinds.contains(&"custom-build"))
+        })
+        .sum();
+    Some((units + suites) as u64)
+}
+
 /// Builds `suites` in `config` with the hidden crates' `features`, leaving out the kata
 /// packages `excluded`. Returns the katas blamed for a build that ran out of time.
 fn build_config(
@@ -460,9 +536,11 @@ fn build_config(
             (Config::Normal, crate::lang::Lang::Zh) => "隐藏测试",
             (Config::Loom, crate::lang::Lang::Zh) => "loom 模型",
         };
+        let estimate = estimate_units(ws, features, excluded, suites.len());
         let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(crate::progress::Build::start(
             what,
             &ws.dir.join(format!("units-{config:?}")),
+            estimate,
             lang,
         ))));
         let ticks = std::sync::Arc::clone(&bar);

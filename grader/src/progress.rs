@@ -40,11 +40,13 @@ pub struct Build {
 }
 
 impl Build {
-    /// A bar for building `what`; `memory` keeps its unit count for next time.
-    pub fn start(what: &str, memory: &Path, lang: Lang) -> Build {
+    /// A bar for building `what`; `memory` keeps its unit count for next time. Before a
+    /// first count, `estimate` stands for it (the bar grows if the build goes past it).
+    pub fn start(what: &str, memory: &Path, estimate: Option<u64>, lang: Lang) -> Build {
         let total = std::fs::read_to_string(memory)
             .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok());
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .or(estimate);
         let bar = match (total, lang) {
             (Some(total), Lang::En) => bar(
                 Some(total),
