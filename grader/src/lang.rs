@@ -111,10 +111,10 @@ impl Lang {
     pub fn next_not_started(self, kata: &str) -> String {
         match self {
             Lang::En => format!(
-                "Next: start with `{kata}`: read exercises/{kata}/README.md, write exercises/{kata}/src/lib.rs, then `cargo grader check {kata}`."
+                "Next: start with `{kata}` (exercises/{kata}/README.md): `cargo grader watch` checks exercises/{kata}/src/lib.rs on every save."
             ),
             Lang::Zh => format!(
-                "下一步：从 `{kata}` 开始：读 exercises/{kata}/README.zh.md，编写 exercises/{kata}/src/lib.rs，然后运行 `cargo grader check {kata}`。"
+                "下一步：从 `{kata}` 开始（题目见 exercises/{kata}/README.zh.md）：运行 `cargo grader watch`，每次保存 exercises/{kata}/src/lib.rs 都会自动检查。"
             ),
         }
     }
