@@ -376,34 +376,19 @@ pub(crate) fn list(
     );
     for (n, k) in course.katas.iter().enumerate() {
         let src = submission.join(&k.id).join("src");
-        let untouched = crate::source::Sources::read(&src)
-            .map(|s| crate::stub::untouched(k, &s))
-            .unwrap_or(false);
-        let standing = standings.get(&k.id);
-        let (state, earned, status) = match standing {
-            _ if !src.join("lib.rs").is_file() => {
-                (KataState::NotStarted, 0, lang.missing().to_string())
-            }
-            _ if untouched => (
-                KataState::NotStarted,
-                0,
-                lang.state(KataState::NotStarted).to_string(),
-            ),
-            None => (KataState::Started, 0, lang.not_checked_yet().to_string()),
-            Some(s) => {
-                let edited = s.sources != crate::standing::sources_id(&src);
-                let state = if s.state == KataState::NotStarted {
-                    KataState::Started
-                } else {
-                    s.state
-                };
-                let mut status = lang.state(state).to_string();
-                if edited {
-                    status += lang.edited_since();
-                }
-                (state, s.points, status)
-            }
+        let now = crate::standing::now(k, &src, standings.get(&k.id));
+        let state = now.state;
+        let earned = now.points;
+        let mut status = if now.missing {
+            lang.missing().to_string()
+        } else if now.unchecked {
+            lang.not_checked_yet().to_string()
+        } else {
+            lang.state(state).to_string()
         };
+        if now.edited {
+            status += lang.edited_since();
+        }
         let kata_max = k.max_points();
         points += earned;
         max += kata_max;
@@ -417,12 +402,7 @@ pub(crate) fn list(
         }
         let mut checkers: Vec<&str> = k.suites.iter().map(|s| s.checker.as_str()).collect();
         checkers.dedup();
-        let mark = match state {
-            KataState::Done => "✓",
-            KataState::Started => "✗",
-            KataState::NotStarted => "·",
-        };
-        let mark = crate::report::paint(mark, state, colour);
+        let mark = crate::report::paint(state, colour);
         let _ = writeln!(
             out,
             "{:>3}  {:id_width$}  {:>7}  {mark} {}  {} — {} ({})",

@@ -307,8 +307,6 @@ fn write_sources(sources: &Sources, kata_dir: &Path) -> io::Result<()> {
     prune(&kata_dir.join("src"), &keep).map(|_| ())
 }
 
-/// Builds every admitted kata's suites: one cargo call per configuration that has suites.
-/// Loom suites are left out for a kata that bypasses the facade.
 /// How to build, beyond what.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildOptions {
@@ -319,6 +317,8 @@ pub struct BuildOptions {
     pub lang: crate::lang::Lang,
 }
 
+/// Builds every admitted kata's suites: one cargo call per configuration that has suites.
+/// Loom suites are left out for a kata that bypasses the facade.
 pub fn build(
     admitted: &[AdmittedKata],
     ws: &Workspace,
@@ -536,11 +536,10 @@ fn build_config(
             (Config::Normal, crate::lang::Lang::Zh) => "隐藏测试",
             (Config::Loom, crate::lang::Lang::Zh) => "loom 模型",
         };
-        let estimate = estimate_units(ws, features, excluded, suites.len());
         let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(crate::progress::Build::start(
             what,
             &ws.dir.join(format!("units-{config:?}")),
-            estimate,
+            || estimate_units(ws, features, excluded, suites.len()),
             lang,
         ))));
         let ticks = std::sync::Arc::clone(&bar);

@@ -18,10 +18,7 @@ pub fn wanted(asked: bool) -> bool {
 }
 
 fn bar(len: Option<u64>, template: &str) -> ProgressBar {
-    let bar = match len {
-        Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(template)
             .expect("the template is valid")
@@ -41,12 +38,18 @@ pub struct Build {
 
 impl Build {
     /// A bar for building `what`; `memory` keeps its unit count for next time. Before a
-    /// first count, `estimate` stands for it (the bar grows if the build goes past it).
-    pub fn start(what: &str, memory: &Path, estimate: Option<u64>, lang: Lang) -> Build {
+    /// first count, `estimate` (asked only then: it runs cargo) stands for it; the bar
+    /// grows if the build goes past it.
+    pub fn start(
+        what: &str,
+        memory: &Path,
+        estimate: impl FnOnce() -> Option<u64>,
+        lang: Lang,
+    ) -> Build {
         let total = std::fs::read_to_string(memory)
             .ok()
             .and_then(|t| t.trim().parse::<u64>().ok())
-            .or(estimate);
+            .or_else(estimate);
         let bar = match (total, lang) {
             (Some(total), Lang::En) => bar(
                 Some(total),

@@ -3,6 +3,7 @@
 //! course's `target/`) for `grader list`. Each grade updates the katas it graded and
 //! leaves the others as they were.
 
+use crate::manifest::Kata;
 use crate::report::{KataState, Report};
 use crate::source::Sources;
 use serde::{Deserialize, Serialize};
@@ -56,9 +57,59 @@ pub fn record(
     std::fs::rename(&tmp, work_dir.join(FILE))
 }
 
-/// The id of a kata's `src/` as it is now ([`Sources::id`]); empty when it cannot be read.
-pub fn sources_id(src: &Path) -> String {
-    Sources::read(src).map(|s| s.id()).unwrap_or_default()
+/// Where a student stands with a kata now, without grading it: from its sources as they
+/// are in `src` and its last standing, for `list` and `watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Not started when `src/lib.rs` is missing or still the stub; else the last grade's
+    /// state (started when there was none).
+    pub state: KataState,
+    /// The last grade's points (0 without one).
+    pub points: u32,
+    /// There is no `src/lib.rs`.
+    pub missing: bool,
+    /// Started, and never graded since it was.
+    pub unchecked: bool,
+    /// The sources changed since the last grade.
+    pub edited: bool,
+}
+
+pub fn now(kata: &Kata, src: &Path, last: Option<&Standing>) -> Now {
+    let sources = src
+        .join("lib.rs")
+        .is_file()
+        .then(|| Sources::read(src).ok())
+        .flatten();
+    let not_started = Now {
+        state: KataState::NotStarted,
+        points: 0,
+        missing: sources.is_none(),
+        unchecked: false,
+        edited: false,
+    };
+    let Some(sources) = sources else {
+        return not_started;
+    };
+    if crate::stub::untouched(kata, &sources) {
+        return not_started;
+    }
+    match last {
+        None => Now {
+            state: KataState::Started,
+            unchecked: true,
+            ..not_started
+        },
+        Some(last) => Now {
+            // A kata graded while it was the stub has been started since.
+            state: match last.state {
+                KataState::NotStarted => KataState::Started,
+                state => state,
+            },
+            points: last.points,
+            edited: last.sources != sources.id(),
+            ..not_started
+        },
+    }
 }
 
 #[cfg(test)]

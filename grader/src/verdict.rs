@@ -6,6 +6,7 @@
 
 use crate::process::{Exit, Outcome};
 use kata_harness::record::{self, Panic, Proof, KEY_LEN};
+use kata_sync::trace_marks::{BEGIN as TRACE_BEGIN, END as TRACE_END};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -217,10 +218,6 @@ fn signal_name(signal: i32) -> String {
         other => format!("signal {other}"),
     }
 }
-
-/// The lines `kata_sync::trace` prints around the failing execution's steps.
-const TRACE_BEGIN: &str = "kata-sync: the failing interleaving, step by step:";
-const TRACE_END: &str = "kata-sync: end of the interleaving";
 
 /// The steps of the execution loom found failing, as the facade printed them (the last
 /// such block), each line's file made short. Only the steps the facade prints count: a

@@ -132,18 +132,14 @@ impl<'a> Watch<'a> {
         })
     }
 
-    /// The first kata from `from` on whose last check earned full marks for the sources
-    /// as they are now; else None.
+    /// The first kata from `from` on short of full marks: not done at its last check, or
+    /// edited since; else None.
     fn first_short_of_full_marks(&self, from: usize) -> Option<usize> {
         let standings = crate::standing::load(&self.work_dir);
         (from..self.course.katas.len()).find(|&i| {
             let kata = &self.course.katas[i];
-            match standings.get(&kata.id) {
-                Some(s) if s.state == KataState::Done => {
-                    s.sources != crate::standing::sources_id(&self.src(kata))
-                }
-                _ => true,
-            }
+            let now = crate::standing::now(kata, &self.src(kata), standings.get(&kata.id));
+            now.state != KataState::Done || now.edited
         })
     }
 
@@ -158,10 +154,7 @@ impl<'a> Watch<'a> {
             return;
         };
         let src = self.src(kata);
-        let untouched = crate::source::Sources::read(&src)
-            .map(|s| crate::stub::untouched(kata, &s))
-            .unwrap_or(false);
-        if untouched || !src.join("lib.rs").is_file() {
+        if crate::standing::now(kata, &src, None).state == KataState::NotStarted {
             // As the student types it: from the course's root when it is in the course.
             let lib = src.join("lib.rs");
             let lib = lib.strip_prefix(&self.course.root).unwrap_or(&lib);

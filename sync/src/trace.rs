@@ -9,9 +9,7 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::Mutex;
 
-/// The first line of a printed trace; [`END`] is its last.
-pub const BEGIN: &str = "kata-sync: the failing interleaving, step by step:";
-pub const END: &str = "kata-sync: end of the interleaving";
+use crate::trace_marks::{BEGIN, END};
 
 /// Most steps kept of one execution: the end of a long one is what failed.
 const KEPT: usize = 4096;

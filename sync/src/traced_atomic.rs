@@ -6,14 +6,26 @@
 use crate::trace::{step_with, Value};
 use loom::sync::atomic as inner;
 pub use loom::sync::atomic::{fence, spin_loop_hint, AtomicPtr, Ordering};
+use std::panic::Location;
 
-/// `Ok(previous)` or `Err(actual)` of a compare-exchange, as a step.
-fn exchanged(
-    result: &Result<impl Into<Value> + Copy, impl Into<Value> + Copy>,
-) -> (&'static str, Value) {
+/// `value`, recorded as the step `what` at the caller's line.
+#[track_caller]
+fn stepped<T: Into<Value> + Copy>(what: &'static str, value: T) -> T {
+    step_with(what, value.into(), Location::caller());
+    value
+}
+
+/// The result of a compare-exchange (or an update that may decline), recorded as a step:
+/// `Ok(previous)` as `done`, `Err(actual)` as `declined`.
+#[track_caller]
+fn exchanged<T: Into<Value> + Copy>(
+    result: Result<T, T>,
+    done: &'static str,
+    declined: &'static str,
+) -> Result<T, T> {
     match result {
-        Ok(previous) => ("compare_exchange succeeds, was", (*previous).into()),
-        Err(actual) => ("compare_exchange fails, is", (*actual).into()),
+        Ok(previous) => Ok(stepped(done, previous)),
+        Err(actual) => Err(stepped(declined, actual)),
     }
 }
 
@@ -56,34 +68,27 @@ macro_rules! traced_common {
 
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                let value = self.0.load(order);
-                step_with("load", value.into(), std::panic::Location::caller());
-                value
+                stepped("load", self.0.load(order))
             }
 
             #[track_caller]
             pub fn store(&self, value: $t, order: Ordering) {
                 self.0.store(value, order);
-                step_with("store", value.into(), std::panic::Location::caller());
+                stepped("store", value);
             }
 
             #[track_caller]
             pub fn swap(&self, value: $t, order: Ordering) -> $t {
-                let previous = self.0.swap(value, order);
-                step_with("swap, was", previous.into(), std::panic::Location::caller());
-                previous
+                stepped("swap, was", self.0.swap(value, order))
             }
 
             #[track_caller]
             #[allow(deprecated)]
             pub fn compare_and_swap(&self, current: $t, new: $t, order: Ordering) -> $t {
-                let previous = self.0.compare_and_swap(current, new, order);
-                step_with(
+                stepped(
                     "compare_and_swap, was",
-                    previous.into(),
-                    std::panic::Location::caller(),
-                );
-                previous
+                    self.0.compare_and_swap(current, new, order),
+                )
             }
 
             #[track_caller]
@@ -94,10 +99,11 @@ macro_rules! traced_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                let result = self.0.compare_exchange(current, new, success, failure);
-                let (what, value) = exchanged(&result);
-                step_with(what, value, std::panic::Location::caller());
-                result
+                exchanged(
+                    self.0.compare_exchange(current, new, success, failure),
+                    "compare_exchange succeeds, was",
+                    "compare_exchange fails, is",
+                )
             }
 
             #[track_caller]
@@ -108,10 +114,11 @@ macro_rules! traced_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                let result = self.0.compare_exchange_weak(current, new, success, failure);
-                let (what, value) = exchanged(&result);
-                step_with(what, value, std::panic::Location::caller());
-                result
+                exchanged(
+                    self.0.compare_exchange_weak(current, new, success, failure),
+                    "compare_exchange succeeds, was",
+                    "compare_exchange fails, is",
+                )
             }
 
             #[track_caller]
@@ -121,13 +128,11 @@ macro_rules! traced_common {
                 fetch_order: Ordering,
                 f: impl FnMut($t) -> Option<$t>,
             ) -> Result<$t, $t> {
-                let result = self.0.try_update(set_order, fetch_order, f);
-                let (what, value) = match result {
-                    Ok(previous) => ("update, was", previous.into()),
-                    Err(actual) => ("update declined, is", actual.into()),
-                };
-                step_with(what, value, std::panic::Location::caller());
-                result
+                exchanged(
+                    self.0.try_update(set_order, fetch_order, f),
+                    "update, was",
+                    "update declined, is",
+                )
             }
 
             #[track_caller]
@@ -150,13 +155,7 @@ macro_rules! traced_common {
                 fetch_order: Ordering,
                 f: impl FnMut($t) -> $t,
             ) -> $t {
-                let previous = self.0.update(set_order, fetch_order, f);
-                step_with(
-                    "update, was",
-                    previous.into(),
-                    std::panic::Location::caller(),
-                );
-                previous
+                stepped("update, was", self.0.update(set_order, fetch_order, f))
             }
         }
 
@@ -172,9 +171,7 @@ macro_rules! traced_fetch {
         impl $name {
             #[track_caller]
             pub fn $method(&self, value: $t, order: Ordering) -> $t {
-                let previous = self.0.$method(value, order);
-                step_with($what, previous.into(), std::panic::Location::caller());
-                previous
+                stepped($what, self.0.$method(value, order))
             }
         }
     };

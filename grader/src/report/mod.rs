@@ -88,11 +88,12 @@ pub enum KataState {
 }
 
 impl KataState {
-    pub fn as_str(self) -> &'static str {
+    /// Its mark in a table: ✓, ✗ or ·.
+    pub fn mark(self) -> &'static str {
         match self {
-            KataState::Done => "done",
-            KataState::Started => "started",
-            KataState::NotStarted => "not started",
+            KataState::Done => "✓",
+            KataState::Started => "✗",
+            KataState::NotStarted => "·",
         }
     }
 }

@@ -71,12 +71,11 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
         pad_left(tests_col, 6)
     );
     for kata in &report.katas {
-        let (mark, tests) = match kata.state {
-            KataState::Done => ("✓", format!("{}/{}", kata.passed, kata.tests)),
-            KataState::Started => ("✗", format!("{}/{}", kata.passed, kata.tests)),
-            KataState::NotStarted => ("·", lang.state(kata.state).to_string()),
+        let tests = match kata.state {
+            KataState::NotStarted => lang.state(kata.state).to_string(),
+            _ => format!("{}/{}", kata.passed, kata.tests),
         };
-        let mark = paint(mark, kata.state, options.colour);
+        let mark = paint(kata.state, options.colour);
         let _ = writeln!(
             out,
             "{mark} {}  {}  {:>7}  {}",
@@ -220,8 +219,9 @@ fn pad_left(text: &str, width: usize) -> String {
     )
 }
 
-/// A mark in its state's colour (green, red, dim), or as it is.
-pub fn paint(mark: &str, state: KataState, colour: bool) -> String {
+/// A state's mark in its colour (green, red, dim), or as it is.
+pub fn paint(state: KataState, colour: bool) -> String {
+    let mark = state.mark();
     if !colour {
         return mark.to_string();
     }
