@@ -146,7 +146,7 @@ fn status_and_message(outcome: &Outcome, proof: &Proof, context: &Context) -> (S
                     "the test failed (exit status 101), and no panic message reached the grader"
                         .to_string()
                 });
-            if message.contains(LOOM_BRANCH_LIMIT) {
+            if proof.panic.as_ref().is_some_and(is_loom_branch_limit) {
                 return (Status::Inconclusive, INCONCLUSIVE.to_string());
             }
             (Status::Fail, message)
@@ -248,6 +248,22 @@ fn failing_interleaving(outcome: &Outcome) -> Option<String> {
 
 /// What loom says when a model needs more branches than it allows (1000 per execution).
 const LOOM_BRANCH_LIMIT: &str = "Model exceeded maximum number of branches";
+
+/// Whether `panic` is loom's own at its branch limit: its message, raised in loom's source
+/// (`…/loom-<version>/src/rt/path.rs`). From the harness's tagged record, not from printed
+/// text: a submission's own panic with the same words is a failure like any other, and
+/// cannot pass itself off as "not a bug found" (its location is its own file; a kata's
+/// directory is a crate name, which has no `-`, and no kata is named `loom`).
+fn is_loom_branch_limit(panic: &Panic) -> bool {
+    let file = panic
+        .location
+        .rsplit_once(':')
+        .map_or(panic.location.as_str(), |(file, _)| file);
+    let parts: Vec<&str> = file.rsplit('/').take(4).collect();
+    panic.message.contains(LOOM_BRANCH_LIMIT)
+        && matches!(parts.as_slice(), ["path.rs", "rt", "src", krate]
+            if *krate == "loom" || krate.starts_with("loom-"))
+}
 
 /// What the student reads instead.
 const INCONCLUSIVE: &str = "inconclusive, not a bug found: loom could not finish exploring this \
@@ -487,6 +503,38 @@ mod tests {
     fn run_trace_only() -> Vec<u8> {
         format!("{TRACE_BEGIN}\n    1. thread 1  takes the lock  at src/lib.rs:1\n{TRACE_END}\n")
             .into_bytes()
+    }
+
+    #[test]
+    fn only_loom_s_own_branch_limit_is_inconclusive() {
+        let said = "Model exceeded maximum number of branches. This is often caused by an \
+                    algorithm requiring the processor to make progress, e.g. spin locks.";
+        let verdict = |location: &str| {
+            let payload = format!("{location}\nmain\n{said}");
+            status(decide(
+                &outcome(
+                    Exit::Code(101),
+                    encode(&KEY, Kind::Panic, payload.as_bytes()),
+                ),
+                &KEY,
+                &context(),
+            ))
+        };
+        let (s, message) = verdict("/root/.cargo/registry/src/index/loom-0.7.3/src/rt/path.rs:175");
+        assert_eq!(s, Status::Inconclusive);
+        assert!(
+            message.starts_with("inconclusive, not a bug found"),
+            "{message}"
+        );
+        // The same words from the submission's own code: a failure, said as it is.
+        for forged in [
+            "/w/ws/x-1/katas/race/src/lib.rs:30",
+            "/w/ws/x-1/katas/race/src/rt/path.rs:175",
+        ] {
+            let (s, message) = verdict(forged);
+            assert_eq!(s, Status::Fail, "{forged}");
+            assert!(message.contains("Model exceeded"), "{message}");
+        }
     }
 
     #[test]
