@@ -522,7 +522,8 @@ impl std::fmt::Debug for Condvar {
 
 /// Runs `body` under loom with the course's bounds: a preemption bound, and none of
 /// loom's duration or permutation limits (those end a run quietly with a pass). The
-/// external time limit is the grader's. Outside loom it runs `body` once.
+/// external time limit is the grader's. It exists only with the `loom` feature: a loom
+/// suite is compiled in that configuration alone, so nothing else may call it.
 #[cfg(feature = "loom")]
 pub fn model<F>(preemption_bound: usize, body: F)
 where
