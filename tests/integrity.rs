@@ -257,7 +257,7 @@ fn runner_for_another_user() {
         let options = RunOptions {
             jobs: 2,
             scratch: dir.join("scratch"),
-            hide: dir.clone(),
+            hide: vec![dir.clone()],
             // Plan order: no timings of an earlier run to go by.
             history: None,
             progress: false,

@@ -570,7 +570,7 @@ fn probe(protections: &Protections) -> Result<(), String> {
         let binary = dir.join("true");
         std::fs::copy("/bin/true", &binary).map_err(|e| e.to_string())?;
         let spec = Spec {
-            hide: dir.clone(),
+            hide: vec![dir.clone()],
             binary: binary.clone(),
             scratch: scratch.clone(),
         };

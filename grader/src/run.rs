@@ -46,8 +46,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Where each test gets a fresh working directory.
     pub scratch: PathBuf,
-    /// The directory hidden from sandboxed tests (the course).
-    pub hide: PathBuf,
+    /// The directories hidden from sandboxed tests (the course; a class's output).
+    pub hide: Vec<PathBuf>,
     /// Where what each test took is kept from one run to the next, to order the next run
     /// (see [`execute`]); none: plan order.
     pub history: Option<PathBuf>,

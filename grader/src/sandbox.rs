@@ -106,8 +106,9 @@ pub const WORKDIR: &str = "/tmp/work";
 /// What a walled run is: which binary, with which scratch directory, hiding what.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    /// The directory to hide from the test (the course).
-    pub hide: PathBuf,
+    /// The directories to hide from the test: the course, and for `grader batch` the
+    /// class's output (other students' reports and sources).
+    pub hide: Vec<PathBuf>,
     /// The test binary; inside namespaces it is at [`BINARY`].
     pub binary: PathBuf,
     /// The test's scratch directory; inside namespaces it is [`WORKDIR`].
@@ -190,7 +191,9 @@ struct Namespaces {
     via_user_namespace: bool,
     uid_map: CString,
     gid_map: CString,
-    hide: CString,
+    /// Deepest first, so that a directory hidden inside another is mounted over before
+    /// its parent disappears under a tmpfs.
+    hide: Vec<CString>,
     binary: CString,
     scratch: CString,
 }
@@ -246,7 +249,11 @@ impl Walls {
                 via_user_namespace: !root,
                 uid_map: CString::new(format!("0 {uid} 1\n")).unwrap(),
                 gid_map: CString::new(format!("0 {gid} 1\n")).unwrap(),
-                hide: cstr(&spec.hide)?,
+                hide: {
+                    let mut hide = spec.hide.clone();
+                    hide.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+                    hide.iter().map(|p| cstr(p)).collect::<io::Result<_>>()?
+                },
                 binary: cstr(&spec.binary)?,
                 scratch: cstr(&spec.scratch)?,
             }),
@@ -391,7 +398,9 @@ impl Namespaces {
                 options.as_ptr().cast(),
             ))
         };
-        tmpfs(&self.hide, c"mode=755,size=64k")?;
+        for hide in &self.hide {
+            tmpfs(hide, c"mode=755,size=64k")?;
+        }
         tmpfs(c"/tmp", c"mode=1777,size=16m")?;
         check(libc::mkdir(c"/tmp/work".as_ptr(), 0o755))?;
         let placeholder = check(libc::open(
