@@ -246,3 +246,33 @@ fn the_bundled_course_passes_its_own_authoring_check() {
     let problems = grader::dev::check(&course());
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[test]
+fn a_relative_course_directory_grades_like_an_absolute_one() {
+    // Integration tests run from the package's directory: `.` is the course.
+    assert_eq!(std::env::current_dir().unwrap(), root());
+    let work = scratch("relative-course").join("work");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = cli::main(
+        [
+            "grader",
+            "--course",
+            ".",
+            "grade",
+            "--solutions",
+            "--kata",
+            "sing_dance",
+            "-q",
+            "--work-dir",
+            work.to_str().unwrap(),
+        ]
+        .map(String::from),
+        &mut out,
+        &mut err,
+    );
+    let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
+    assert_eq!(code, cli::EXIT_OK, "{out}{err}");
+    let max = course().kata("sing_dance").unwrap().max_points();
+    assert!(out.contains(&format!("Total: {max}/{max} points")), "{out}");
+}

@@ -40,6 +40,7 @@ fn every_status() -> Report {
         message: message.into(),
         duration_ms: 7,
         time_limit_secs: 20,
+        visibility: Default::default(),
     };
     let tests = vec![
         test("race_loom::passes", Checker::Loom, Status::Pass, 2, 2, ""),
@@ -94,6 +95,7 @@ fn renderers_show_every_status() {
                 suggest_hints: true,
                 colour: false,
                 lang: grader::lang::Lang::En,
+                visible_only: false,
             }
         )
     );

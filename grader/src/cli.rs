@@ -73,9 +73,41 @@ pub enum Command {
     },
     /// Show which walls the grader can raise around tests on this machine, and the limits.
     Doctor,
+    /// Grade a whole class: every submission under a directory, into a gradebook.
+    Batch(crate::batch::BatchArgs),
+    /// Join the outputs of `batch --shard` runs into one gradebook.
+    Merge {
+        /// The `--out` directories of the shards.
+        #[arg(required = true, value_name = "SHARD_DIR")]
+        shards: Vec<PathBuf>,
+        /// Where to write the joined gradebook.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// List pairs at or above this similarity (0 to 1) in similar.csv.
+        #[arg(long, value_name = "FRACTION", default_value_t = crate::batch::DEFAULT_SIMILARITY)]
+        similarity: f64,
+    },
+    /// Build what the course hands out: a student repository, a Gradescope bundle.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Tools for course authors.
     #[command(subcommand)]
     Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A repository for students: stubs, statements, hints, visible tests, the facade and
+    /// a grader for the visible tests; no solutions, hidden tests or mutants.
+    Student {
+        /// Where to write it (must not exist, or be empty).
+        dir: PathBuf,
+    },
+    /// Gradescope's autograder bundle (setup.sh, run_autograder and the course).
+    Gradescope {
+        /// The zip file to write.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +141,11 @@ pub struct GradeArgs {
     /// Write a Markdown summary.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Append `result=<payload>` to FILE for GitHub Classroom's grading reporter (pass
+    /// `$GITHUB_OUTPUT`; the runner id is `grader`). Written even when no grade could be
+    /// made, as an `error` payload that says why.
+    #[arg(long, value_name = "FILE")]
+    pub github_classroom: Option<PathBuf>,
     /// Exit with status 1 unless the score is at least this many points.
     #[arg(long, value_name = "POINTS")]
     pub min_score: Option<u32>,
@@ -179,7 +216,10 @@ fn find_course(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
                 manifest::MANIFEST_FILE
             ));
         }
-        return Ok(dir);
+        // Absolute: the generated workspace names the hidden suites by path, from
+        // another directory than this one.
+        return std::fs::canonicalize(&dir)
+            .map_err(|e| format!("cannot resolve the course directory {}: {e}", dir.display()));
     }
     if let Ok(cwd) = std::env::current_dir() {
         for dir in cwd.ancestors() {
@@ -215,6 +255,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     suggest_hints: false,
                     colour: crate::report::colour_wanted(),
                     lang,
+                    visible_only: course.edition == manifest::Edition::Student,
                 },
                 out,
             )
@@ -233,6 +274,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                     suggest_hints: true,
                     colour: crate::report::colour_wanted(),
                     lang,
+                    visible_only: course.edition == manifest::Edition::Student,
                 },
                 out,
             )?;
@@ -280,6 +322,22 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<i32, String> {
                 "default limits per test: {}s wall, {} MiB memory, {} processes, {} open files, {} MiB files, {} KiB output",
                 course.defaults.time_limit_secs, l.memory_mib, l.processes, l.open_files, l.file_size_mib, l.output_kib
             );
+            Ok(EXIT_OK)
+        }
+        Command::Batch(args) => crate::batch::run(&course, &args, lang, out),
+        Command::Merge {
+            shards,
+            out: dir,
+            similarity,
+        } => crate::batch::merge(&course, &shards, &dir, similarity, out),
+        Command::Export(ExportCommand::Student { dir }) => {
+            let said = crate::export::student::export(&course, &dir)?;
+            let _ = writeln!(out, "{said}");
+            Ok(EXIT_OK)
+        }
+        Command::Export(ExportCommand::Gradescope { file }) => {
+            let said = crate::export::gradescope::export(&course, &file)?;
+            let _ = writeln!(out, "{said}");
             Ok(EXIT_OK)
         }
         Command::Dev(DevCommand::Check) => {
@@ -446,21 +504,17 @@ fn grade_and_report(
         Source::Exercises
     };
     // Refuse bad report paths before spending minutes on a build.
-    for path in [&args.json, &args.junit, &args.gradescope, &args.markdown]
-        .into_iter()
-        .flatten()
+    for path in [
+        &args.json,
+        &args.junit,
+        &args.gradescope,
+        &args.markdown,
+        &args.github_classroom,
+    ]
+    .into_iter()
+    .flatten()
     {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(format!(
-                "cannot write {}: the directory {} does not exist",
-                path.display(),
-                parent.display()
-            ));
-        }
+        crate::check_output_path(path)?;
     }
     let mut options = GradeOptions {
         progress: !args.quiet,
@@ -474,9 +528,30 @@ fn grade_and_report(
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
     }
-    let report = crate::grade(course, source, katas, &options).map_err(|e| e.to_string())?;
+    let report = match crate::grade(course, source, katas, &options) {
+        Ok(report) => report,
+        Err(e) => {
+            let why = e.to_string();
+            if let Some(path) = &args.github_classroom {
+                let max = course
+                    .katas
+                    .iter()
+                    .filter(|k| katas.is_empty() || katas.contains(&k.id))
+                    .map(|k| k.max_points())
+                    .sum();
+                // The grade's own error is the one to tell; this one only adds to it.
+                if let Err(e2) = append_output(path, &report::github_classroom_error(max, &why)) {
+                    return Err(format!("{why}; and {e2}"));
+                }
+            }
+            return Err(why);
+        }
+    };
     let _ = write!(out, "{}", report::terminal(&report, &view));
     write_reports(&report, args)?;
+    if let Some(path) = &args.github_classroom {
+        append_output(path, &report::github_classroom(&report))?;
+    }
     let full = report.points == report.max;
     Ok(match args.min_score {
         Some(min) if report.points < min => EXIT_BELOW,
@@ -485,6 +560,18 @@ fn grade_and_report(
         None if view.suggest_hints && !full => EXIT_BELOW,
         None => EXIT_OK,
     })
+}
+
+/// Appends `result=<payload>` to a GitHub Actions output file (`$GITHUB_OUTPUT`), which
+/// other steps may have written to before: appended, never replaced.
+fn append_output(path: &Path, payload: &str) -> Result<(), String> {
+    use std::fs::OpenOptions;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "result={payload}"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes each asked-for report whole: to a sibling file first, then renamed into place.
@@ -498,10 +585,7 @@ fn write_reports(report: &Report, args: &GradeArgs) -> Result<(), String> {
     ];
     for (path, render) in renderers {
         let Some(path) = path else { continue };
-        let tmp = path.with_extension("grader-tmp");
-        std::fs::write(&tmp, render(report))
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        crate::write_whole(path, render(report).as_bytes())?;
     }
     Ok(())
 }

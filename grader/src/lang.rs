@@ -44,6 +44,17 @@ impl Lang {
         }
     }
 
+    /// Under the heading of a grade in the student edition (`edition: student`): what
+    /// these points are, and what they are not.
+    pub fn visible_tests_only(self) -> &'static str {
+        self.pick(
+            "Visible tests only: this student edition grades each kata with its visible tests (tests/visible.rs).\n\
+             The course's own grade also runs hidden tests (loom, proptest, process and stress checks): full marks here are not full marks there.",
+            "这里只运行公开测试：这是课程的学生版，每个练习只用它的公开测试（tests/visible.rs）评分。\n\
+             课程的正式评分还会运行隐藏测试（loom、proptest、进程检查和压力测试）：这里拿满分，不等于正式评分也拿满分。",
+        )
+    }
+
     /// The table's headings: kata, title, points, tests.
     pub fn columns(self) -> [&'static str; 4] {
         match self {

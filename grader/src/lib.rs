@@ -1,16 +1,29 @@
-//! The grader: a one-way pipeline, one stage per module.
+//! The grader: a one-way pipeline of stages, each a module, and around it the commands
+//! that drive it.
 //!
-//! manifest (course.yaml) → plan (what to grade) → admit (what may be built, from the
-//! source alone) → compile (hidden tests against the submission) → run (each test walled
-//! in: `process` runs it, `sandbox` raises the walls) → verdict (what each run proves) →
-//! score → report (terminal, JSON, JUnit, Gradescope, Markdown). `source` reads Rust
-//! source for admission and for the hidden suites' test names. The binary
-//! (`src/main.rs`) is a thin layer over [`cli`].
+//! The stages, in order: [`manifest`] (course.yaml) → [`plan`] (what to grade) → [`admit`]
+//! (what may be built, from the source alone) → [`compile`] (hidden tests against the
+//! submission) → [`run`] (each test walled in) → [`verdict`] (what each run proves) →
+//! [`score`] → [`report`] (terminal, JSON, JUnit, Gradescope, GitHub Classroom, Markdown).
+//!
+//! Modules that serve stages: [`source`] reads Rust source (admission's checks, the hidden
+//! suites' test names, [`similar`]'s tokens); [`process`] starts and reaps processes and
+//! [`sandbox`] raises the walls around a test (both for `run`); [`stub`] knows each kata's
+//! shipped stub (admission's "not started", `reset`); [`progress`] and [`lang`] are what a
+//! person sees while it works and in which language.
+//!
+//! The commands over the pipeline: [`cli`] parses and dispatches (the binary,
+//! `src/main.rs`, is a thin layer over it); [`grade`] runs the pipeline once; [`watch`]
+//! runs it on every save; [`standing`] keeps where a student stands for `list`; [`batch`]
+//! runs it for a whole class and [`similar`] compares the class's sources; [`export`]
+//! builds what the course hands out; [`dev`] checks the course for its authors.
 
 pub mod admit;
+pub mod batch;
 pub mod cli;
 pub mod compile;
 pub mod dev;
+pub mod export;
 pub mod lang;
 pub mod manifest;
 pub mod plan;
@@ -20,6 +33,7 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
+pub mod similar;
 pub mod source;
 pub mod standing;
 pub mod stub;
@@ -47,6 +61,9 @@ pub struct GradeOptions {
     pub grade_untouched: bool,
     /// The language of the progress lines and bars.
     pub lang: lang::Lang,
+    /// More directories to hide from the tests, besides the course (see
+    /// [`sandbox::Spec::hide`]): `grader batch` hides the class's output.
+    pub hide_also: Vec<PathBuf>,
 }
 
 impl Default for GradeOptions {
@@ -61,6 +78,7 @@ impl Default for GradeOptions {
             build_time_limit: None,
             grade_untouched: false,
             lang: lang::Lang::En,
+            hide_also: Vec::new(),
         }
     }
 }
@@ -104,6 +122,35 @@ pub fn default_work_dir(course: &manifest::Course, source: &plan::Source) -> Pat
         }
     };
     course.root.join("target").join("grader").join(name)
+}
+
+/// Refuses a file to be written into a directory that does not exist, naming both: said
+/// before any work, not after minutes of it.
+pub fn check_output_path(path: &std::path::Path) -> Result<(), String> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "cannot write {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `content` to `path` whole: to a sibling file first, then renamed into place, so
+/// that a reader never sees half of it.
+pub fn write_whole(path: &std::path::Path, content: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("grader-tmp");
+    std::fs::write(&tmp, content)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })
 }
 
 /// FNV-1a of a path made absolute: stable across runs, unlike std's hasher.
@@ -251,7 +298,9 @@ pub fn prepare(
         run_options: run::RunOptions {
             jobs: options.jobs,
             scratch,
-            hide: sandbox::hidden_root(&course.root),
+            hide: std::iter::once(sandbox::hidden_root(&course.root))
+                .chain(options.hide_also.iter().map(|p| sandbox::hidden_root(p)))
+                .collect(),
             // What each test of this submission took last time: the next run starts the
             // longest first (see `run::execute`).
             history: Some(dir.join("timings.json")),

@@ -20,6 +20,11 @@ pub struct Course {
     pub course: String,
     #[serde(default)]
     pub source: Option<String>,
+    /// Which edition of the course this is: the full course (the default), or the
+    /// student edition `grader export student` writes, whose only suites are the visible
+    /// tests.
+    #[serde(default)]
+    pub edition: Edition,
     #[serde(default)]
     pub defaults: Defaults,
     /// Dependency name → TOML value (as text) that every kata crate is built with.
@@ -32,6 +37,18 @@ pub struct Course {
     /// Where the manifest was read from; set by [`load`].
     #[serde(skip)]
     pub root: PathBuf,
+}
+
+/// Which edition of the course a manifest describes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edition {
+    /// The course as its authors keep it: hidden suites, solutions, mutants.
+    #[default]
+    Full,
+    /// What students get (`grader export student`): each kata's one suite is its visible
+    /// tests, so a grade here is not the course's grade.
+    Student,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -144,7 +161,38 @@ pub struct Suite {
     pub points: u32,
     #[serde(default)]
     pub time_limit_secs: Option<u64>,
+    /// When a student sees this suite's results on Gradescope (`after_published` unless
+    /// course.yaml says otherwise). Other reports show every result.
+    #[serde(default)]
+    pub visibility: Visibility,
     pub tests: Vec<String>,
+}
+
+/// When Gradescope shows a test's result to the student, in Gradescope's own words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Always.
+    Visible,
+    /// Once the assignment's due date (or its late due date) has passed.
+    AfterDueDate,
+    /// Once the instructor publishes the grades: hidden tests stay hidden while students
+    /// can still resubmit.
+    #[default]
+    AfterPublished,
+    /// Never.
+    Hidden,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Visible => "visible",
+            Visibility::AfterDueDate => "after_due_date",
+            Visibility::AfterPublished => "after_published",
+            Visibility::Hidden => "hidden",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]

@@ -15,9 +15,17 @@ pub fn score(
     protections: Protections,
     runs: Vec<TestRun>,
 ) -> Report {
+    let visibility = |kata: &str, suite: &str| {
+        course
+            .kata(kata)
+            .and_then(|k| k.suites.iter().find(|s| s.name == suite))
+            .map(|s| s.visibility)
+            .unwrap_or_default()
+    };
     let tests: Vec<TestResult> = runs
         .into_iter()
         .map(|run| TestResult {
+            visibility: visibility(&run.kata, &run.suite),
             name: format!("{}::{}", run.suite, run.test),
             kata: run.kata,
             suite: run.suite,

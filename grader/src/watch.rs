@@ -195,6 +195,7 @@ impl<'a> Watch<'a> {
                         suggest_hints: true,
                         colour: crate::report::colour_wanted(),
                         lang: self.lang(),
+                        visible_only: self.course.edition == crate::manifest::Edition::Student,
                     },
                 );
                 if done {

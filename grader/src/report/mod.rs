@@ -1,11 +1,13 @@
 //! Stage 6: one result model, many renderers. The model is also the JSON report; its
 //! schema is versioned by [`SCHEMA_VERSION`] and documented in `docs/report-schema.md`.
 
+mod classroom;
 mod gradescope;
 mod junit;
 mod markdown;
 mod terminal;
 
+pub use classroom::{github_classroom, github_classroom_error};
 pub use gradescope::gradescope;
 pub use junit::junit;
 pub use markdown::markdown;
@@ -113,6 +115,8 @@ pub struct TestResult {
     pub duration_ms: u64,
     /// The wall-clock limit it ran under.
     pub time_limit_secs: u64,
+    /// When Gradescope shows it to the student: its suite's `visibility` in course.yaml.
+    pub visibility: crate::manifest::Visibility,
 }
 
 impl Report {

@@ -22,6 +22,9 @@ pub struct TerminalOptions {
     /// The grader's own words (the tests' messages stay English). In Chinese the table
     /// names each kata by its course section rather than its English title.
     pub lang: Lang,
+    /// The course is the student edition (`edition: student` in course.yaml): say once,
+    /// under the heading, that these are the visible tests only.
+    pub visible_only: bool,
 }
 
 /// What `grade` shows of a failure message (`check` shows it all): its first line, and
@@ -61,6 +64,9 @@ pub fn terminal(report: &Report, options: &TerminalOptions) -> String {
         .unwrap_or(5)
         .max(display_width(title_col));
     let _ = writeln!(out, "{}", lang.grading(&report.course, &report.submission));
+    if options.visible_only {
+        let _ = writeln!(out, "{}", lang.visible_tests_only());
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
