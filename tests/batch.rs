@@ -388,3 +388,143 @@ fn attacked_batch_without_namespaces() {
     let wrong = judge_attack(&out);
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// As a normal user (a grader that is not root: a hosted CI runner, a TA's laptop), with
+/// user namespaces, the tests run under the grader's own uid outside their namespace, so
+/// only the tmpfs over the class's output stands between Mallory and Alice's files. The
+/// tests cannot build as another user, so Mallory's tests are built here and run as a
+/// normal user by a child process, with the class's output given to that user.
+#[test]
+fn as_a_normal_user_the_class_output_is_hidden_and_an_unwalled_batch_refused() {
+    if unsafe { libc::geteuid() } != 0 {
+        // Already a normal user: the walled test above is this case.
+        return;
+    }
+    let out = attacked_batch("normal-user");
+    let before = snapshot(&out);
+    let mallory_tree = out.parent().unwrap().join("submissions/mallory/exercises");
+    let options = grader::GradeOptions {
+        work_dir: Some(out.join("work")),
+        hide_also: vec![out.clone()],
+        ..grader::GradeOptions::default()
+    };
+    let katas = ["sing_dance".to_string()];
+    let prepared = grader::prepare(
+        &course_tests::course(),
+        grader::plan::Source::Path(mallory_tree),
+        &katas,
+        &options,
+    )
+    .unwrap();
+    let jobs = grader::run::schedule(&prepared.admitted, &prepared.build).jobs();
+    drop(prepared);
+    assert!(!jobs.is_empty());
+    course_tests::chown_all(&out, course_tests::NORMAL_USER);
+    let runs = course_tests::run_schedule_as(
+        "batch_runner_for_another_user",
+        course_tests::NORMAL_USER,
+        true,
+        &jobs,
+        &out.parent().unwrap().join("run-as-normal-user"),
+        std::slice::from_ref(&out),
+        40,
+    )
+    .unwrap();
+    let calls: Vec<_> = runs
+        .iter()
+        .filter(|r| r.message.contains("attack ran"))
+        .collect();
+    assert!(!calls.is_empty(), "the attack never ran: {runs:#?}");
+    for run in calls {
+        assert!(
+            run.message.contains("attack ran: cannot read") && !run.message.contains(ALICE_SECRET),
+            "{}: {}",
+            run.test,
+            run.message
+        );
+    }
+    assert_eq!(snapshot(&out), before, "the class's output was changed");
+
+    // Without namespaces a normal user's tests would run as the grader's own user: the
+    // batch is refused before anything is built.
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "unwalled_batch_is_refused",
+        "--ignored",
+        "--nocapture",
+    ])
+    .env("KATA_GRADER_NO_SANDBOX", "1")
+    .env("KATA_BATCH_REFUSAL", out.parent().unwrap());
+    let uid = course_tests::NORMAL_USER;
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let limits = grader::sandbox::Limits::trusted(std::time::Duration::from_secs(120), 1 << 20);
+    let run = grader::process::run_trusted(cmd, &limits, "batch-refusal").unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(run.exit, grader::process::Exit::Code(0), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+/// Every file under the class's output but the build's, with its content.
+fn snapshot(out: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, found: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if entry.file_name() != "work" {
+                    walk(&path, found);
+                }
+            } else {
+                found.push((path.clone(), fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(out, &mut found);
+    found.sort();
+    found
+}
+
+#[test]
+#[ignore = "run by as_a_normal_user_the_class_output_is_hidden_and_an_unwalled_batch_refused"]
+fn batch_runner_for_another_user() {
+    course_tests::run_schedule_here();
+}
+
+#[test]
+#[ignore = "run by as_a_normal_user_the_class_output_is_hidden_and_an_unwalled_batch_refused, as a normal user without namespaces"]
+fn unwalled_batch_is_refused() {
+    let Some(dir) = std::env::var_os("KATA_BATCH_REFUSAL") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let (code, _, err) = cli_in(
+        &root(),
+        &[
+            "batch",
+            dir.join("submissions").to_str().unwrap(),
+            "--out",
+            std::env::temp_dir().join("refused-class").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot be graded safely") && err.contains("--unwalled"),
+        "{err}"
+    );
+}

@@ -25,21 +25,13 @@
 
 use course_tests::*;
 use grader::plan::Source;
-use grader::run::{RunJob, RunOptions, TestRun};
+use grader::run::{RunJob, TestRun};
 use grader::verdict::Status;
 use grader::GradeOptions;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Every test's time limit here: the stubs fail fast, and an attack that hangs is a fail.
 const TIME_LIMIT: u64 = 10;
-
-/// The environment variable that makes `runner_for_another_user` run a schedule.
-const RUNNER_VAR: &str = "KATA_INTEGRITY_SCHEDULE";
-
-/// The uid/gid the normal-user runs take (when this test runs as root): outside the
-/// range the grader hands out to tests (61000–64999).
-const NORMAL_USER: u32 = 60_999;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Expect {
@@ -166,106 +158,25 @@ fn modes() -> Vec<Mode> {
         .collect()
 }
 
-/// Runs `jobs` in a child process of `mode.uid`, from copies of their binaries in `dir`
-/// (which that user can reach); the runs, in job order.
+/// Runs `jobs` as `mode` says, in a child process of this binary (see
+/// [`course_tests::run_schedule_as`]).
 fn run_as(mode: Mode, jobs: &[RunJob], dir: &Path) -> Result<Vec<TestRun>, String> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    let mut jobs = jobs.to_vec();
-    for (i, job) in jobs.iter_mut().enumerate() {
-        let copy = dir.join("bin").join(format!("{i}-{}", job.suite));
-        std::fs::copy(&job.binary, &copy).unwrap();
-        job.binary = copy;
-    }
-    let schedule = dir.join("schedule.json");
-    std::fs::write(&schedule, serde_json::to_vec(&jobs).unwrap()).unwrap();
-    chown_all(dir, mode.uid);
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
+    run_schedule_as(
         "runner_for_another_user",
-        "--ignored",
-        "--test-threads=1",
-    ])
-    .env_clear()
-    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-    .env("HOME", dir)
-    .env("TMPDIR", dir.join("tmp"))
-    .env(RUNNER_VAR, &schedule);
-    if !mode.namespaces {
-        cmd.env("KATA_GRADER_NO_SANDBOX", "1");
-    }
-    if mode.uid != 0 {
-        use std::os::unix::process::CommandExt;
-        let uid = mode.uid;
-        // SAFETY: only system calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(uid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    // Through the grader's own runner: in this process, its reaper collects every child.
-    let limits = grader::sandbox::Limits::trusted(
-        std::time::Duration::from_secs(TIME_LIMIT * jobs.len() as u64 + 120),
-        1 << 20,
-    );
-    let out = grader::process::run_trusted(cmd, &limits, "integrity-runner")
-        .map_err(|e| format!("cannot run the runner: {e}"))?;
-    let runs = dir.join("runs.json");
-    match std::fs::read(&runs) {
-        Ok(json) => serde_json::from_slice::<Result<Vec<TestRun>, String>>(&json).unwrap(),
-        Err(_) => Err(format!(
-            "the runner gave no runs ({:?}):\n{}\n{}",
-            out.exit,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )),
-    }
+        mode.uid,
+        mode.namespaces,
+        jobs,
+        dir,
+        &[],
+        TIME_LIMIT,
+    )
 }
 
-fn chown_all(path: &Path, uid: u32) {
-    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).unwrap();
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path).unwrap().flatten() {
-            chown_all(&entry.path(), uid);
-        }
-    }
-}
-
-/// The child side of [`run_as`]: runs the schedule named in [`RUNNER_VAR`] with the
-/// grader's own run stage, as whoever this process is, and prints the runs.
+/// The child side of [`run_as`].
 #[test]
 #[ignore = "run by attacks_earn_no_points, as another user"]
 fn runner_for_another_user() {
-    let Some(schedule) = std::env::var_os(RUNNER_VAR) else {
-        return;
-    };
-    let schedule = PathBuf::from(schedule);
-    let dir = schedule.parent().unwrap().to_path_buf();
-    let jobs: Vec<RunJob> = serde_json::from_slice(&std::fs::read(&schedule).unwrap()).unwrap();
-    let result = (|| {
-        grader::process::init().map_err(|e| e.to_string())?;
-        let protections = grader::process::probe_protections()?;
-        let options = RunOptions {
-            jobs: 2,
-            scratch: dir.join("scratch"),
-            hide: vec![dir.clone()],
-            // Plan order: no timings of an earlier run to go by.
-            history: None,
-            progress: false,
-            lang: grader::lang::Lang::En,
-        };
-        grader::run::execute(&jobs, &protections, &options).map_err(|e| e.to_string())
-    })();
-    std::fs::write(dir.join("runs.json"), serde_json::to_vec(&result).unwrap()).unwrap();
+    run_schedule_here();
 }
 
 /// What is wrong with `runs` of fixture `f` (graded beside the other kata's solution).

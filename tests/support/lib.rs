@@ -247,3 +247,134 @@ pub fn cli_in(course: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8(err).unwrap(),
     )
 }
+
+/// The uid/gid of runs as a normal user (when the tests run as root): outside the range
+/// the grader hands out to tests (61000–64999).
+pub const NORMAL_USER: u32 = 60_999;
+
+/// The environment variable that makes [`run_schedule_here`] run a schedule.
+const SCHEDULE_VAR: &str = "KATA_TEST_SCHEDULE";
+
+/// What [`run_schedule_as`] hands its child process.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Schedule {
+    jobs: Vec<grader::run::RunJob>,
+    /// Hidden from the tests besides the run's own directory.
+    hide: Vec<PathBuf>,
+}
+
+/// Runs `jobs` with the grader's own run stage in a child process of this test binary
+/// (its ignored test `runner_test`, which calls [`run_schedule_here`]) as user `uid`,
+/// with namespaces or without (`KATA_GRADER_NO_SANDBOX`), from copies of their binaries
+/// in `dir` (which that user can reach), hiding `dir` and `hide` from the tests; the
+/// runs, in job order. A normal user cannot build here (the toolchain may live in root's
+/// home), so the tests build once, as themselves, and only the run changes hands: the
+/// run stage is the same code whoever built.
+pub fn run_schedule_as(
+    runner_test: &str,
+    uid: u32,
+    namespaces: bool,
+    jobs: &[grader::run::RunJob],
+    dir: &Path,
+    hide: &[PathBuf],
+    time_limit_secs: u64,
+) -> Result<Vec<grader::run::TestRun>, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let mut jobs = jobs.to_vec();
+    for (i, job) in jobs.iter_mut().enumerate() {
+        let copy = dir.join("bin").join(format!("{i}-{}", job.suite));
+        std::fs::copy(&job.binary, &copy).unwrap();
+        job.binary = copy;
+    }
+    let schedule = dir.join("schedule.json");
+    let plan = Schedule {
+        jobs: jobs.clone(),
+        hide: hide.to_vec(),
+    };
+    std::fs::write(&schedule, serde_json::to_vec(&plan).unwrap()).unwrap();
+    chown_all(dir, uid);
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", runner_test, "--ignored", "--test-threads=1"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("TMPDIR", dir.join("tmp"))
+        .env(SCHEDULE_VAR, &schedule);
+    if !namespaces {
+        cmd.env("KATA_GRADER_NO_SANDBOX", "1");
+    }
+    if uid != 0 {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only system calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(uid) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    // Through the grader's own runner: in this process, its reaper collects every child.
+    grader::process::init().map_err(|e| e.to_string())?;
+    let limits = grader::sandbox::Limits::trusted(
+        std::time::Duration::from_secs(time_limit_secs * jobs.len() as u64 + 120),
+        1 << 20,
+    );
+    let out = grader::process::run_trusted(cmd, &limits, "schedule-runner")
+        .map_err(|e| format!("cannot run the runner: {e}"))?;
+    let runs = dir.join("runs.json");
+    match std::fs::read(&runs) {
+        Ok(json) => {
+            serde_json::from_slice::<Result<Vec<grader::run::TestRun>, String>>(&json).unwrap()
+        }
+        Err(_) => Err(format!(
+            "the runner gave no runs ({:?}):\n{}\n{}",
+            out.exit,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Gives `path` and everything under it to `uid`.
+pub fn chown_all(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap().flatten() {
+            chown_all(&entry.path(), uid);
+        }
+    }
+}
+
+/// The child side of [`run_schedule_as`]: runs the schedule it was handed with the
+/// grader's own run stage, as whoever this process is, and writes the runs beside it.
+/// Does nothing in a test run that was not started by [`run_schedule_as`].
+pub fn run_schedule_here() {
+    let Some(schedule) = std::env::var_os(SCHEDULE_VAR) else {
+        return;
+    };
+    let schedule = PathBuf::from(schedule);
+    let dir = schedule.parent().unwrap().to_path_buf();
+    let plan: Schedule = serde_json::from_slice(&std::fs::read(&schedule).unwrap()).unwrap();
+    let result = (|| {
+        grader::process::init().map_err(|e| e.to_string())?;
+        let protections = grader::process::probe_protections()?;
+        let options = grader::run::RunOptions {
+            jobs: 2,
+            scratch: dir.join("scratch"),
+            hide: std::iter::once(dir.clone()).chain(plan.hide).collect(),
+            // Plan order: no timings of an earlier run to go by.
+            history: None,
+            progress: false,
+            lang: grader::lang::Lang::En,
+        };
+        grader::run::execute(&plan.jobs, &protections, &options).map_err(|e| e.to_string())
+    })();
+    std::fs::write(dir.join("runs.json"), serde_json::to_vec(&result).unwrap()).unwrap();
+}
