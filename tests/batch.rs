@@ -32,6 +32,8 @@ fn class(dir: &Path) {
         &dir.join("bob/handin/fork_basics/src/lib.rs"),
         &solution("fork_basics"),
     );
+    // What macOS adds to a zip of a folder does not count as a second folder.
+    put(&dir.join("bob/__MACOSX/handin/._lib.rs"), "resource fork");
     // Alice's kata again, comments added: a pair to look at.
     put(
         &dir.join("carol/exercises/sing_dance/src/lib.rs"),

@@ -228,7 +228,11 @@ fn locate(course: &Course, dir: &Path, depth: usize) -> Option<PathBuf> {
     let inner: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        // Dot files, and what macOS adds to a zip, are not the student's folder.
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with('.') && name != "__MACOSX"
+        })
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();
