@@ -1,5 +1,5 @@
 //! Mutant: the guard clears the slot to None instead of putting the previous context back: a nested call loses the outer context.
-//! expect-fail: thread_local_stress::the_inner_context_gives_way_to_the_outer_one, thread_local_stress::a_panic_still_restores_the_context
+//! expect-fail: thread_context_stress::the_inner_context_gives_way_to_the_outer_one, thread_context_stress::a_panic_still_restores_the_context
 
 use std::cell::RefCell;
 

@@ -1,6 +1,7 @@
-//! Kata `thread_local` — 多线程-非共享数据, ThreadLocal. See README.md.
+//! Mutant: restores the previous context after `f` returns, with no guard: when `f` panics, its context stays set on the thread.
+//! expect-fail: thread_context_stress::a_panic_still_restores_the_context, thread_context_stress::the_panic_of_f_reaches_the_caller_unchanged
 
-use std::sync::Mutex;
+use std::cell::RefCell;
 
 /// What a thread is working on: the course's student.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,31 +17,29 @@ impl Context {
     }
 }
 
-// TODO: one global slot for the whole program: the course's global dict, without the
-// thread as its key. Every thread reads and overwrites the same student. Give each thread
-// a slot of its own (std's `thread_local!` with a `RefCell<Option<Context>>` inside).
-static CURRENT: Mutex<Option<Context>> = Mutex::new(None);
+thread_local! {
+    /// Each thread has its own slot: Python's `threading.local()`. Nothing is shared, so
+    /// nothing needs a lock.
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
 
 /// Runs `f` with `ctx` as this thread's current context, and returns what `f` returns.
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
-/// back, also if `f` panicked; `f`'s panic then goes on to the caller unchanged. Other
-/// threads never see `ctx`.
+/// back, also if `f` panicked. Other threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
-    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx);
-    // TODO: the context stays set after `f` returns: the next job on this thread sees it,
-    // and an outer with_context gets the inner one's context back. Remember the previous
-    // context and put it back when `f` ends, also when `f` panics (a guard's Drop runs
-    // while a panic unwinds).
-    f()
+    let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));
+    let value = f();
+    CURRENT.with(|slot| *slot.borrow_mut() = previous);
+    value
 }
 
 /// This thread's current context: the innermost `with_context` running on this thread.
 pub fn current() -> Option<Context> {
-    CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    CURRENT.with(|slot| slot.borrow().clone())
 }
 
 /// The course's `process_student()`: greets this thread's current student, from a call
-/// that was given no argument. None when no student is set. (Given.)
+/// that was given no argument. None when no student is set.
 pub fn process_student() -> Option<String> {
     let student = current()?.student;
     let thread = kata_sync::thread::current();
@@ -49,7 +48,6 @@ pub fn process_student() -> Option<String> {
 }
 
 /// The course's `process_thread(name)`: binds the student, then calls process_student.
-/// (Given.)
 pub fn process_thread(student: &str) -> Option<String> {
     with_context(Context::new(student), process_student)
 }

@@ -1,13 +1,13 @@
-//! Mutant: when `f` panics, the guard clears the thread's context (sets `None`) instead of restoring the previous one ("after a panic there is nothing sensible to keep"); on a normal return the previous context is restored.
-//! expect-fail: thread_local_stress::a_panic_still_restores_the_context
+//! Mutant: the slot is a `Cell<Option<Context>>`; `current()` reads it with `take()` and forgets to put the context back.
+//! expect-fail: thread_context_stress::the_inner_context_gives_way_to_the_outer_one
 //!
-//! Blind mutant: when `f` panics, the guard clears the thread's context (sets `None`) instead of restoring the previous one ("after a panic there is nothing sensible to keep"); on a normal return the previous context is restored.
-//! Breaks: "Afterwards the thread's previous context (None, or the outer one of a nested call) is back, also if `f` panicked." (with_context's contract).
-//! Shows when: an inner `with_context(b, f)` panics inside an outer `with_context(a, ..)` and the outer call catches the panic: the outer code then sees `current() == None` instead of `a`.
-//! Evidence: ws-queues/thread_local/tests/blind.rs::an_inner_panic_restores_the_outer_context: None instead of Some(Alice); fails 3/3 runs, passes on the reference (5/5 runs of the whole file). All visible tests pass on it.
+//! Blind mutant: the slot is a `Cell<Option<Context>>`; `current()` reads it with `take()` and forgets to put the context back.
+//! Breaks: "`current()`: This thread's current context: the innermost `with_context` running on this thread." — reading it must not change it (README).
+//! Shows when: `current()` (or `process_student()`) is called twice inside one `with_context`: the second call returns `None`.
+//! Evidence: ws-queues/thread_local/tests/blind.rs::current_can_be_read_twice: the second current() is None; fails 3/3 runs, passes on the reference (5/5 runs of the whole file). All visible tests pass on it.
 
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 /// What a thread is working on: the course's student.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Context {
 thread_local! {
     /// Each thread has its own slot: Python's `threading.local()`. Nothing is shared, so
     /// nothing needs a lock.
-    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static CURRENT: Cell<Option<Context>> = const { Cell::new(None) };
 }
 
 /// Puts the context it holds back into this thread's slot when dropped: when `f`
@@ -37,15 +37,9 @@ struct Restore {
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        // A panic is unwinding out of f: whatever f's caller had set up is being torn
-        // down too, so leave no context behind.
-        let previous = if std::thread::panicking() {
-            None
-        } else {
-            self.previous.take()
-        };
+        let previous = self.previous.take();
         // try_with: during thread teardown the slot may already be gone; nothing to do then.
-        let _ = CURRENT.try_with(|slot| *slot.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|slot| slot.set(previous));
     }
 }
 
@@ -53,7 +47,7 @@ impl Drop for Restore {
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
 /// back, also if `f` panicked. Other threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
-    // The borrow ends before `f` runs, so `f` may call current() and with_context freely.
+    // A Cell is never borrowed, so `f` may call current() and with_context freely.
     let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));
     let _restore = Restore { previous };
     f()
@@ -61,7 +55,8 @@ pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
 
 /// This thread's current context: the innermost `with_context` running on this thread.
 pub fn current() -> Option<Context> {
-    CURRENT.with(|slot| slot.borrow().clone())
+    // Context is not Copy, so Cell::get is not available: take() hands out the value.
+    CURRENT.with(|slot| slot.take())
 }
 
 /// The course's `process_student()`: greets this thread's current student, from a call

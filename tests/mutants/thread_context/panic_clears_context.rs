@@ -1,4 +1,11 @@
-//! Reference solution of kata `thread_local`.
+//! Mutant: when `f` panics, the guard clears the thread's context (sets `None`) instead of restoring the previous one ("after a panic there is nothing sensible to keep"); on a normal return the previous context is restored.
+//! expect-fail: thread_context_stress::a_panic_still_restores_the_context
+//!
+//! Blind mutant: when `f` panics, the guard clears the thread's context (sets `None`) instead of restoring the previous one ("after a panic there is nothing sensible to keep"); on a normal return the previous context is restored.
+//! Breaks: "Afterwards the thread's previous context (None, or the outer one of a nested call) is back, also if `f` panicked." (with_context's contract).
+//! Shows when: an inner `with_context(b, f)` panics inside an outer `with_context(a, ..)` and the outer call catches the panic: the outer code then sees `current() == None` instead of `a`.
+//! Evidence: ws-queues/thread_local/tests/blind.rs::an_inner_panic_restores_the_outer_context: None instead of Some(Alice); fails 3/3 runs, passes on the reference (5/5 runs of the whole file). All visible tests pass on it.
+
 
 use std::cell::RefCell;
 
@@ -30,7 +37,13 @@ struct Restore {
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        let previous = self.previous.take();
+        // A panic is unwinding out of f: whatever f's caller had set up is being torn
+        // down too, so leave no context behind.
+        let previous = if std::thread::panicking() {
+            None
+        } else {
+            self.previous.take()
+        };
         // try_with: during thread teardown the slot may already be gone; nothing to do then.
         let _ = CURRENT.try_with(|slot| *slot.borrow_mut() = previous);
     }
@@ -38,8 +51,7 @@ impl Drop for Restore {
 
 /// Runs `f` with `ctx` as this thread's current context, and returns what `f` returns.
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
-/// back, also if `f` panicked; `f`'s panic then goes on to the caller unchanged. Other
-/// threads never see `ctx`.
+/// back, also if `f` panicked. Other threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
     // The borrow ends before `f` runs, so `f` may call current() and with_context freely.
     let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));

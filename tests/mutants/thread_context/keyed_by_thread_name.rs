@@ -1,5 +1,5 @@
 //! Mutant: a global map keyed by the thread's name: threads without a name (or with the same name) share one slot.
-//! expect-fail: thread_local_stress::unnamed_threads_keep_their_own_students, thread_local_stress::a_new_thread_starts_without_a_context
+//! expect-fail: thread_context_stress::unnamed_threads_keep_their_own_students, thread_context_stress::a_new_thread_starts_without_a_context
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};

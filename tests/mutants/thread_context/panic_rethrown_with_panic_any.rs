@@ -1,5 +1,11 @@
-//! Mutant: restores the previous context after `f` returns, with no guard: when `f` panics, its context stays set on the thread.
-//! expect-fail: thread_local_stress::a_panic_still_restores_the_context, thread_local_stress::the_panic_of_f_reaches_the_caller_unchanged
+//! Mutant: `with_context` catches `f`'s panic to restore the context, then re-raises it with `std::panic::panic_any(payload)` instead of `resume_unwind(payload)`.
+//! expect-fail: thread_context_stress::the_panic_of_f_reaches_the_caller_unchanged
+//!
+//! Blind mutant: `with_context` catches `f`'s panic to restore the context, then re-raises it with `std::panic::panic_any(payload)` instead of `resume_unwind(payload)`.
+//! Breaks: "Runs `f` with `ctx` as this thread's current context, and returns what `f` returns." — `with_context` must be transparent: a panic of `f` must reach the caller as `f`'s own panic. Here the payload is boxed once more (a `Box<dyn Any + Send>` inside the payload), so `downcast_ref::<&str>()` / `<String>()` of the caught panic find nothing, and the panic hook runs a second time ("Box<dyn Any>").
+//! Shows when: `catch_unwind(|| with_context(ctx, || panic!("boom")))`: the payload is not "boom" any more (a pool that reports a job's panic message, or a test that checks it, sees garbage).
+//! Evidence: ws-queues/thread_local/tests/blind.rs::the_panic_of_f_reaches_the_caller_unchanged: payload.downcast_ref::<&str>() is None (want "boom in f"); fails 3/3 runs, passes on the reference (5/5 runs of the whole file). All visible tests pass on it.
+
 
 use std::cell::RefCell;
 
@@ -27,10 +33,16 @@ thread_local! {
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
 /// back, also if `f` panicked. Other threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
+    // The borrow ends before `f` runs, so `f` may call current() and with_context freely.
     let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));
-    let value = f();
+    // Catch a panic of f, so that the previous context is back whatever happens.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     CURRENT.with(|slot| *slot.borrow_mut() = previous);
-    value
+    match outcome {
+        Ok(value) => value,
+        // The context is restored: let the panic go on to the caller.
+        Err(payload) => std::panic::panic_any(payload),
+    }
 }
 
 /// This thread's current context: the innermost `with_context` running on this thread.

@@ -1,5 +1,4 @@
-//! Mutant: with_context sets the thread-local slot and never restores it: the context leaks into the next job on a reused thread, and nesting loses the outer one.
-//! expect-fail: thread_local_stress::a_panic_still_restores_the_context, thread_local_stress::a_reused_worker_starts_each_job_clean, thread_local_stress::the_inner_context_gives_way_to_the_outer_one, thread_local_stress::the_panic_of_f_reaches_the_caller_unchanged
+//! Reference solution of kata `thread_context`.
 
 use std::cell::RefCell;
 
@@ -23,11 +22,28 @@ thread_local! {
     static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 
+/// Puts the context it holds back into this thread's slot when dropped: when `f`
+/// returns, and also while a panic unwinds out of `f`.
+struct Restore {
+    previous: Option<Context>,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // try_with: during thread teardown the slot may already be gone; nothing to do then.
+        let _ = CURRENT.try_with(|slot| *slot.borrow_mut() = previous);
+    }
+}
+
 /// Runs `f` with `ctx` as this thread's current context, and returns what `f` returns.
 /// Afterwards the thread's previous context (None, or the outer one of a nested call) is
-/// back, also if `f` panicked. Other threads never see `ctx`.
+/// back, also if `f` panicked; `f`'s panic then goes on to the caller unchanged. Other
+/// threads never see `ctx`.
 pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> R {
-    CURRENT.with(|slot| *slot.borrow_mut() = Some(ctx));
+    // The borrow ends before `f` runs, so `f` may call current() and with_context freely.
+    let previous = CURRENT.with(|slot| slot.replace(Some(ctx)));
+    let _restore = Restore { previous };
     f()
 }
 

@@ -1,5 +1,5 @@
 //! Mutant: the panic guard is bound with `let _ = RestoreOnPanic { .. }`, which drops it on the spot (not at the end of the scope), so it never sees the panic it was written for; only the normal return restores the context.
-//! expect-fail: thread_local_stress::a_panic_still_restores_the_context, thread_local_stress::the_panic_of_f_reaches_the_caller_unchanged
+//! expect-fail: thread_context_stress::a_panic_still_restores_the_context, thread_context_stress::the_panic_of_f_reaches_the_caller_unchanged
 //!
 //! Blind mutant: the panic guard is bound with `let _ = RestoreOnPanic { .. }`, which drops it on the spot (not at the end of the scope), so it never sees the panic it was written for; only the normal return restores the context.
 //! Breaks: "Afterwards the thread's previous context (None, or the outer one of a nested call) is back, also if `f` panicked." and "A thread that runs many jobs (a pool's worker) never hands one job's context to the next." (README).

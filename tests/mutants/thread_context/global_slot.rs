@@ -1,5 +1,5 @@
 //! Mutant: one static Mutex slot for all threads (restored properly): the course's global dict without the thread as its key.
-//! expect-fail: thread_local_stress::the_course_example_greets_each_student, thread_local_stress::unnamed_threads_keep_their_own_students, thread_local_stress::a_new_thread_starts_without_a_context
+//! expect-fail: thread_context_stress::the_course_example_greets_each_student, thread_context_stress::unnamed_threads_keep_their_own_students, thread_context_stress::a_new_thread_starts_without_a_context
 
 use std::sync::Mutex;
 

@@ -1,4 +1,4 @@
-//! Hidden stress suite of kata `thread_local`: real threads, overlapping for sure.
+//! Hidden stress suite of kata `thread_context`: real threads, overlapping for sure.
 //!
 //! Threads that must not see each other's context meet at a std Barrier while each is
 //! inside its own `with_context`: at that moment every context is set at once, so a
@@ -12,7 +12,7 @@ use kata_sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
 use kata_sync::thread::JoinHandle;
 use kata_testkit::threads::panic_message;
-use thread_local::{current, process_student, process_thread, with_context, Context};
+use thread_context::{current, process_student, process_thread, with_context, Context};
 
 /// Three calls deep, and none of them is given the student: the current student's name
 /// (read from the context's public field, never through the kata's own `PartialEq`).
