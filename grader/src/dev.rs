@@ -16,6 +16,7 @@
 //! Every promise names at least one hidden test, and every hidden test keeps at least one
 //! promise: a test without a promise checks something the student was never told.
 
+use crate::lang::Lang;
 use crate::manifest::{Course, Kata};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -89,6 +90,31 @@ fn check_kata(course: &Course, kata: &Kata, problems: &mut Vec<Problem>) {
         }
         if !file.is_file() {
             problems.push(problem(&file, 0, format!("kata `{id}` needs this file")));
+        }
+    }
+    // Which versions the student's crate is built against, said in each statement from
+    // course.yaml and the facade's Cargo.toml, so that it cannot drift from them.
+    for (lang, file) in [
+        (Lang::En, root.join("exercises").join(id).join("README.md")),
+        (
+            Lang::Zh,
+            root.join("exercises").join(id).join("README.zh.md"),
+        ),
+    ] {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        match built_with(course, lang) {
+            Ok(section) if !text.contains(&section) => problems.push(problem(
+                &file,
+                0,
+                format!(
+                    "the statement must hold this section, word for word (it is made from \
+                     course.yaml's kata_dependencies and sync/Cargo.toml):\n{section}"
+                ),
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(problem(&file, 0, e)),
         }
     }
     if kata.hints.len() < 2 {
@@ -358,8 +384,91 @@ fn check_promises(statement: &Path, tests: &BTreeSet<String>, problems: &mut Vec
     }
 }
 
+/// The section of every statement that says what a kata's crate is built with: each of
+/// course.yaml's `kata_dependencies` with its version and features, and the facade's own
+/// locks (parking_lot outside loom, loom under it) from `sync/Cargo.toml`.
+pub fn built_with(course: &Course, lang: Lang) -> Result<String, String> {
+    let mut lines = Vec::new();
+    for (name, value) in &course.kata_dependencies {
+        let (version, features) = version_and_features(value).ok_or_else(|| {
+            format!("course.yaml: kata_dependencies.{name}: no version in `{value}`")
+        })?;
+        lines.push(match (features.is_empty(), lang) {
+            (true, _) => format!("- `{name}` {version}"),
+            (false, Lang::En) => {
+                format!("- `{name}` {version} (features: {})", features.join(", "))
+            }
+            (false, Lang::Zh) => {
+                format!("- `{name}` {version}（features：{}）", features.join(", "))
+            }
+        });
+    }
+    let facade = course.root.join("sync").join("Cargo.toml");
+    let toml = std::fs::read_to_string(&facade)
+        .map_err(|e| format!("cannot read {}: {e}", facade.display()))?;
+    let dependency = |name: &str| {
+        toml.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} = ")))
+            .and_then(|value| version_and_features(value.trim()))
+            .map(|(version, _)| version)
+            .ok_or_else(|| format!("{}: no version of {name}", facade.display()))
+    };
+    let (parking_lot, loom) = (dependency("parking_lot")?, dependency("loom")?);
+    lines.push(match lang {
+        Lang::En => format!(
+            "- `kata-sync`, the course's facade: parking_lot {parking_lot} outside loom, loom {loom} under it"
+        ),
+        Lang::Zh => format!(
+            "- `kata-sync`，课程的同步门面：loom 之外是 parking_lot {parking_lot}，loom 之下是 loom {loom}"
+        ),
+    });
+    let heading = match lang {
+        Lang::En => "## Built with\n\nThe grader builds your crate with these dependencies and no others (course.yaml's\n`kata_dependencies`): read the documentation of these versions.\n",
+        Lang::Zh => "## 构建环境\n\n评分程序只用下面这些依赖构建你的 crate（course.yaml 的 `kata_dependencies`），请查阅这些版本的文档。\n",
+    };
+    Ok(format!("{heading}\n{}\n", lines.join("\n")))
+}
+
+/// The version and features of a dependency written as in Cargo.toml: `"1"` or
+/// `{ version = "0.29", features = ["a", "b"] }`.
+fn version_and_features(value: &str) -> Option<(String, Vec<String>)> {
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let value = value.trim();
+    if value.starts_with('"') {
+        return quoted(value).into_iter().next().map(|v| (v, Vec::new()));
+    }
+    let version = value
+        .split_once("version")
+        .and_then(|(_, rest)| quoted(rest).into_iter().next())?;
+    let features = value
+        .split_once("features")
+        .and_then(|(_, rest)| rest.split_once('[').map(|(_, list)| list))
+        .and_then(|list| list.split_once(']').map(|(items, _)| quoted(items)))
+        .unwrap_or_default();
+    Some((version, features))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn versions_are_read_as_cargo_toml_writes_them() {
+        assert_eq!(
+            version_and_features("\"0.2\""),
+            Some(("0.2".into(), vec![]))
+        );
+        assert_eq!(
+            version_and_features("{ version = \"0.29\", features = [\"process\", \"fs\"] }"),
+            Some(("0.29".into(), vec!["process".into(), "fs".into()]))
+        );
+        assert_eq!(version_and_features("{ path = \"../sync\" }"), None);
+    }
+
     use super::*;
 
     #[test]
