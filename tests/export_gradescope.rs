@@ -197,6 +197,20 @@ fn unpack(zip: &Path, dir: &Path, keep: &str) {
             std::fs::remove_file(&file).unwrap();
         }
     }
+    // And the directories left empty: a kata the course no longer has would still be a
+    // workspace member (`exercises/*`) without its Cargo.toml.
+    remove_empty_dirs(dir, &dir.join(keep));
+}
+
+/// Removes every empty directory under `dir` (deepest first), but `keep` and what is in it.
+fn remove_empty_dirs(dir: &Path, keep: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path != keep && entry.file_type().unwrap().is_dir() {
+            remove_empty_dirs(&path, keep);
+            let _ = std::fs::remove_dir(&path);
+        }
+    }
 }
 
 /// Every file under `dir`, not following links.
@@ -283,7 +297,9 @@ fn run_autograder_grades_every_layout_and_explains_a_failure() {
     }
     unpack(bundle(), &source, "target");
     // The grading target directory: it holds the grader's dependencies once any export
-    // test built a grader there (a directory of its own cost minutes of cold build).
+    // test built a grader there (a directory of its own cost minutes of cold build). Not
+    // the course's own target directory: the bundle's grader would then be linked as
+    // target/debug/grader, and cargo does not link the course's own back when it is fresh.
     let cargo_target = root().join("target").join("grader").join("target");
 
     let said = run("setup.sh", &autograder, &cargo_target, Some(KATA));

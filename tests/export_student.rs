@@ -369,15 +369,18 @@ fn the_student_edition_works_as_its_readme_says() {
         assert!(readme.contains(command), "the README shows `{command}`");
     }
     // Cargo builds into the course's grading target directory, which holds the facade's
-    // and the hidden tests' dependencies (the grading tests fill it; a separate one cost
-    // 8 minutes of cold build on 2 cores). The exported grader's own grades build there
-    // too, through the tree's `target/grader/target`, in a work directory of their own.
+    // and the hidden tests' dependencies (a directory of its own cost 8 minutes of cold
+    // build on 2 cores; the course's own target directory would get the exported grader
+    // linked as target/debug/grader, which cargo does not link back while the course's
+    // is fresh). The exported grader's grades build there too, through the tree's
+    // `target/grader/target`, in a work directory of their own.
     let target = root().join("target").join("grader").join("target");
+    let grading = target.clone();
     let tree_target = base().join("student-target");
     let _ = std::fs::remove_dir_all(&tree_target);
     std::fs::create_dir_all(tree_target.join("grader")).unwrap();
-    std::fs::create_dir_all(&target).unwrap();
-    std::os::unix::fs::symlink(&target, tree_target.join("grader").join("target")).unwrap();
+    std::fs::create_dir_all(&grading).unwrap();
+    std::os::unix::fs::symlink(&grading, tree_target.join("grader").join("target")).unwrap();
     std::os::unix::fs::symlink(&tree_target, tree.join("target")).unwrap();
     // As the README says: a git repository first, so `reset` finds the stubs.
     git(&tree, &["init", "-q"]);
