@@ -298,8 +298,8 @@ fn run_autograder_grades_every_layout_and_explains_a_failure() {
     unpack(bundle(), &source, "target");
     // The grading target directory: it holds the grader's dependencies once any export
     // test built a grader there (a directory of its own cost minutes of cold build). Not
-    // the course's own target directory: the bundle's grader would then be linked as
-    // target/debug/grader, and cargo does not link the course's own back when it is fresh.
+    // the course's own target directory: a grader of the same package name built there
+    // is linked as target/debug/grader, the course's own binary's path.
     let cargo_target = root().join("target").join("grader").join("target");
 
     let said = run("setup.sh", &autograder, &cargo_target, Some(KATA));

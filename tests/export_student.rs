@@ -370,9 +370,9 @@ fn the_student_edition_works_as_its_readme_says() {
     }
     // Cargo builds into the course's grading target directory, which holds the facade's
     // and the hidden tests' dependencies (a directory of its own cost 8 minutes of cold
-    // build on 2 cores; the course's own target directory would get the exported grader
-    // linked as target/debug/grader, which cargo does not link back while the course's
-    // is fresh). The exported grader's grades build there too, through the tree's
+    // build on 2 cores; in the course's own target directory a grader of the same package
+    // name is linked as target/debug/grader, the course's own binary's path). The
+    // exported grader's grades build there too, through the tree's
     // `target/grader/target`, in a work directory of their own.
     let target = root().join("target").join("grader").join("target");
     let grading = target.clone();
