@@ -397,7 +397,7 @@ pub fn run(
         if !args.quiet {
             eprintln!("[{}/{}] {name}: grading…", n + 1, mine.len());
         }
-        let outcome = grade_one(
+        let (outcome, points) = grade_one(
             course,
             name,
             dir,
@@ -413,22 +413,16 @@ pub fn run(
                 "[{}/{}] {name}: {} in {:.0} s",
                 n + 1,
                 mine.len(),
-                match outcome.status {
-                    Status::Graded => {
-                        let report: Option<serde_json::Value> =
-                            read_json(&student_dir.join("report.json"));
-                        report
-                            .map(|r| format!("{}/{} points", r["points"], r["max"]))
-                            .unwrap_or_default()
-                    }
-                    _ => format!("{}: {}", outcome.status.as_str(), outcome.message),
+                match points {
+                    Some((points, max)) => format!("{points}/{max} points"),
+                    None => format!("{}: {}", outcome.status.as_str(), outcome.message),
                 },
                 outcome.seconds
             );
         }
     }
     let names: Vec<String> = mine.iter().map(|(name, _)| name.clone()).collect();
-    let summary = write_outputs(course, &args.out, &names, args.similarity)?;
+    let (summary, errors) = write_outputs(course, &args.out, &names, args.similarity)?;
     // Last: a shard's output is whole for `merge` only once every student in it is.
     write_whole(
         &args.out.join("batch.json"),
@@ -449,24 +443,15 @@ pub fn run(
     );
     let _ = write!(out, "{summary}");
     // A row the grader could not make is the instructor's to look at: say so in the status.
-    Ok(if errors_in(&args.out, &names) > 0 {
+    Ok(if errors > 0 {
         crate::cli::EXIT_BELOW
     } else {
         crate::cli::EXIT_OK
     })
 }
 
-fn errors_in(out: &Path, names: &[String]) -> usize {
-    names
-        .iter()
-        .filter(|name| {
-            read_json::<Outcome>(&out.join("students").join(name).join("outcome.json"))
-                .is_none_or(|o| o.status == Status::Error)
-        })
-        .count()
-}
-
-/// Grades one student into `student_dir`; the outcome is written last.
+/// Grades one student into `student_dir`; the outcome is written last. Returns it, with
+/// the points when the student was graded.
 #[allow(clippy::too_many_arguments)]
 fn grade_one(
     course: &Course,
@@ -477,8 +462,9 @@ fn grade_one(
     options: &GradeOptions,
     student_dir: &Path,
     input: String,
-) -> Result<Outcome, String> {
+) -> Result<(Outcome, Option<(u32, u32)>), String> {
     let began = Instant::now();
+    let mut points = None;
     // What a previous grade left is stale from here on.
     let _ = std::fs::remove_dir_all(student_dir);
     std::fs::create_dir_all(student_dir.join("sources"))
@@ -519,6 +505,7 @@ fn grade_one(
                     )?;
                     keep_sources(course, tree, &report, &student_dir.join("sources"))?;
                     outcome.status = Status::Graded;
+                    points = Some((report.points, report.max));
                 }
                 Ok(Err(e)) => {
                     outcome.status = Status::Error;
@@ -545,7 +532,7 @@ fn grade_one(
             .expect("serialises")
             .as_bytes(),
     )?;
-    Ok(outcome)
+    Ok((outcome, points))
 }
 
 /// Keeps each started kata's sources (every `.rs` file of its `src/`, one after the
@@ -574,13 +561,13 @@ fn keep_sources(
 }
 
 /// Writes `grades.csv` and `similar.csv` into `out` for `names`, each under
-/// `out/students/`; returns a summary to print.
+/// `out/students/`; returns a summary to print and how many rows are errors.
 fn write_outputs(
     course: &Course,
     out: &Path,
     names: &[String],
     threshold: f64,
-) -> Result<String, String> {
+) -> Result<(String, usize), String> {
     let find = |name: &str| out.join("students").join(name);
     // Rows: the outcome and, when graded, the report.
     let mut rows = Vec::new();
@@ -701,13 +688,14 @@ fn write_outputs(
         .iter()
         .map(|(what, n)| format!("{n} {what}"))
         .collect();
-    Ok(format!(
+    let summary = format!(
         "gradebook: {} ({})\nsimilar pairs at {threshold} or above: {} ({}), to look at, not to score\n",
         out.join("grades.csv").display(),
         counted.join(", "),
         pairs.len(),
         out.join("similar.csv").display()
-    ))
+    );
+    Ok((summary, counts.get("error").copied().unwrap_or(0)))
 }
 
 /// `grader merge`: joins the shards' outputs into one gradebook in `out`, with every
@@ -816,7 +804,7 @@ pub fn merge(
             .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
     }
     let names: Vec<String> = owner.keys().cloned().collect();
-    let summary = write_outputs(course, out, &names, threshold)?;
+    let (summary, errors) = write_outputs(course, out, &names, threshold)?;
     let info = BatchInfo {
         shard: Shard { index: 1, count: 1 },
         students: names.clone(),
@@ -835,7 +823,7 @@ pub fn merge(
         names.len()
     );
     let _ = write!(say, "{summary}");
-    Ok(if errors_in(out, &names) > 0 {
+    Ok(if errors > 0 {
         crate::cli::EXIT_BELOW
     } else {
         crate::cli::EXIT_OK

@@ -109,17 +109,8 @@ pub fn default_work_dir(course: &manifest::Course, source: &plan::Source) -> Pat
     let name = match source {
         plan::Source::Exercises => "exercises".to_string(),
         plan::Source::Solutions => "solutions".to_string(),
-        plan::Source::Path(p) => {
-            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-            // A stable short name per submission path, so regrades reuse their build.
-            let hash = p
-                .to_string_lossy()
-                .bytes()
-                .fold(0xcbf29ce484222325u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-                });
-            format!("path-{hash:016x}")
-        }
+        // A stable short name per submission path, so regrades reuse their build.
+        plan::Source::Path(p) => format!("path-{:016x}", path_hash(p)),
     };
     course.root.join("target").join("grader").join(name)
 }

@@ -139,6 +139,38 @@ pub fn reset(course: &Course, kata: &Kata) -> Result<Reset, String> {
     Ok(outcome)
 }
 
+/// Every kata's `exercises/<id>/src/lib.rs` is the stub course.yaml records: what the
+/// course hands out (`export student`, `export gradescope`) must not carry an author's
+/// edits (a solution tried in place, even). `consequence` says what those edits would do.
+pub fn check_shipped(course: &Course, consequence: &str) -> Result<(), String> {
+    for kata in &course.katas {
+        let file = exercise_file(course, kata);
+        let content =
+            fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let actual = blob_id(&content);
+        match &kata.stub {
+            Some(id) if *id == actual => {}
+            Some(id) => {
+                return Err(format!(
+                    "{} is not the stub course.yaml records for `{}` (git blob {id}, the file is \
+                     {actual}): {consequence}. Put the stub back (`grader reset {}`), or record \
+                     the new stub (`grader dev check` gives its id)",
+                    file.display(),
+                    kata.id,
+                    kata.id
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "course.yaml records no stub for `{}`: `grader dev check` gives its id",
+                    kata.id
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,7 +83,9 @@ pub fn export(course: &Course, file: &Path) -> Result<String, String> {
 /// Everything the bundle holds, in name order.
 fn entries(course: &Course) -> Result<Vec<Entry>, String> {
     let root = &course.root;
-    check_stubs(course)?;
+    // A bundle built from edited exercises (an author trying a solution in place) would
+    // pre-build, and ship, that edit.
+    crate::stub::check_shipped(course, "the bundle would ship these edits")?;
     let mut entries = vec![
         Entry {
             name: "setup.sh".into(),
@@ -117,27 +119,6 @@ fn entries(course: &Course) -> Result<Vec<Entry>, String> {
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
-}
-
-/// A bundle built from a checkout whose exercises were edited (an author trying a
-/// solution in place) would pre-build, and ship, that edit: refused, naming the file.
-fn check_stubs(course: &Course) -> Result<(), String> {
-    for kata in &course.katas {
-        let Some(stub) = &kata.stub else { continue };
-        let file = crate::stub::exercise_file(course, kata);
-        let bytes =
-            std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        if &crate::stub::blob_id(&bytes) != stub {
-            return Err(format!(
-                "{} is not the stub course.yaml names ({stub}): the bundle ships the stubs as \
-                 they are handed out. Put the stub back (`grader reset {}`), or run `grader \
-                 dev check` if the stub itself changed",
-                file.display(),
-                kata.id
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn entry(path: &Path, name: &str) -> Result<Entry, String> {

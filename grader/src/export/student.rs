@@ -79,7 +79,7 @@ pub fn export(course: &Course, dir: &Path) -> Result<String, String> {
         ));
     }
     check_destination(dir)?;
-    check_stubs(course)?;
+    crate::stub::check_shipped(course, "the export would hand out these edits")?;
     let name = dir
         .file_name()
         .ok_or_else(|| format!("cannot export into {}: name a directory", dir.display()))?;
@@ -152,37 +152,6 @@ fn check_destination(dir: &Path) -> Result<(), String> {
              name a new or empty directory)",
             dir.display()
         ));
-    }
-    Ok(())
-}
-
-/// Every stub is the one course.yaml records: else the export would hand out an author's
-/// edits (a solution, even), and a stub that reads "started".
-fn check_stubs(course: &Course) -> Result<(), String> {
-    for kata in &course.katas {
-        let file = crate::stub::exercise_file(course, kata);
-        let content =
-            fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let actual = crate::stub::blob_id(&content);
-        match &kata.stub {
-            Some(id) if *id == actual => {}
-            Some(id) => {
-                return Err(format!(
-                    "{} is not the stub course.yaml records for `{}` (git blob {id}, the file is \
-                     {actual}): the export would hand out these edits. Put the stub back \
-                     (`grader reset {}`), or record the new stub (`grader dev check` gives its id)",
-                    file.display(),
-                    kata.id,
-                    kata.id
-                ))
-            }
-            None => {
-                return Err(format!(
-                    "course.yaml records no stub for `{}`: `grader dev check` gives its id",
-                    kata.id
-                ))
-            }
-        }
     }
     Ok(())
 }
