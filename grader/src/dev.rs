@@ -10,7 +10,7 @@
 //!
 //! | promise | hidden tests |
 //! |---|---|
-//! | No increment is ever lost, however many threads call it at once | `race_loom::two_increments_are_never_lost`, `race_stress::ten_million_increments` |
+//! | No increment is ever lost, however many threads call it at once | `race_loom::two_increments_are_never_lost`, `race_stress::four_threads_count_together` |
 //! ```
 //!
 //! Every promise names at least one hidden test, and every hidden test keeps at least one

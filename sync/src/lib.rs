@@ -14,6 +14,7 @@
 //! [`process`] is the other door: the few process calls (fork, _exit) that Rust offers
 //! only as `unsafe`, for kata crates, which are compiled with `unsafe_code` forbidden.
 
+pub mod chaos;
 pub mod hang;
 pub mod process;
 #[cfg(feature = "loom")]
@@ -32,8 +33,8 @@ mod traced_atomic;
 
 #[cfg(not(feature = "loom"))]
 mod imp {
+    pub(crate) use super::chaos::atomic;
     pub use parking_lot::{Condvar, Mutex, MutexGuard};
-    pub use std::sync::atomic;
     pub use std::sync::Arc;
     pub use std::thread;
 }
@@ -301,13 +302,18 @@ impl<T> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        // Only a lock that has to wait is shown to the hang watch.
+        // Only a lock that has to wait is shown to the hang watch. Under chaos the new
+        // holder may dawdle before its first step, as a preempted one would.
         #[cfg(not(feature = "loom"))]
-        return match self.inner.try_lock() {
-            Some(inner) => MutexGuard { inner },
-            None => MutexGuard {
-                inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
-            },
+        return {
+            let guard = match self.inner.try_lock() {
+                Some(inner) => MutexGuard { inner },
+                None => MutexGuard {
+                    inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
+                },
+            };
+            chaos::step_holding_lock();
+            guard
         };
         #[cfg(feature = "loom")]
         {
@@ -326,7 +332,14 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         #[cfg(not(feature = "loom"))]
-        return self.inner.try_lock().map(|inner| MutexGuard { inner });
+        return {
+            chaos::step();
+            let got = self.inner.try_lock().map(|inner| MutexGuard { inner });
+            if got.is_some() {
+                chaos::step_holding_lock();
+            }
+            got
+        };
         #[cfg(feature = "loom")]
         {
             let at = std::panic::Location::caller();

@@ -1,6 +1,6 @@
 //! Under loom: the facade's atomics are loom's, each wrapped so that every operation is a
 //! step of the trace (see [`crate::trace`]) with its thread, its value and the caller's
-//! line. Without loom the facade hands out std's atomics as they are. The wrappers forward
+//! line. Without loom the facade hands out std's atomics behind `crate::chaos`. The wrappers forward
 //! loom's whole API, so a kata compiles against them exactly as against loom's own.
 
 use crate::trace::{step_with, Value};

@@ -1,7 +1,7 @@
 //! Hostile fixture: prints lines that imitate libtest and the grader, tries to forge a proof on every descriptor, then exits with 0.
 //! Everything but `count_in_parallel` is the reference solution, so only the two
 //! tests that call it may lose their points.
-//! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::ten_million_increments
+//! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::four_threads_count_together
 //! expect-status: fail
 #![allow(unused_variables, unreachable_code, clippy::all)]
 
@@ -38,10 +38,10 @@ impl Default for Counter {
 
 pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
     use std::io::Write;
-    println!("test race_stress::ten_million_increments ... ok");
+    println!("test race_stress::four_threads_count_together ... ok");
     println!("test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
     println!(
-        "{{\"name\":\"race_stress::ten_million_increments\",\"status\":\"pass\",\"points\":1}}"
+        "{{\"name\":\"race_stress::four_threads_count_together\",\"status\":\"pass\",\"points\":1}}"
     );
     let _ = std::io::stdout().flush();
     let forged = b"0123456789abcdef0123456789abcdef done 0\n";

@@ -1,7 +1,7 @@
 //! Hostile fixture: endless recursion: a stack overflow.
 //! Everything but `count_in_parallel` is the reference solution, so only the two
 //! tests that call it may lose their points.
-//! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::ten_million_increments
+//! expect-not-pass: race_loom::count_in_parallel_counts_every_thread, race_stress::four_threads_count_together
 //! expect-status: crash|fail
 //! (Under loom the recursion overflows a loom coroutine's stack, which loom reports as a
 //! panic: a fail.)

@@ -1,41 +1,23 @@
 //! Hidden stress suite of kata `race`: real threads, counts too large for loom.
 //!
-//! A lost update needs a thread to be paused between its read and its write. With
-//! millions of operations per thread, started together at a barrier, that happens
-//! thousands of times per run even when the machine is busy and the threads share one
-//! core, so a racy solution fails these tests on every run, not by luck.
-
+//! A lost update needs a thread to be paused between its read and its write. Left to the
+//! scheduler that is rare (a thread is preempted at the end of a time slice), so these
+//! tests turn on the facade's chaos first (`kata_sync::chaos`): about one atomic operation
+//! in sixteen yields the processor or dawdles just before it. Every window between two
+//! steps is then crossed by other threads thousands of times in a hundred thousand
+//! operations, started together at a barrier, on one core or many: a racy solution fails
+//! these tests on every run, not by luck, and a correct one cannot tell the difference.
 use kata_harness::hidden_test;
+use kata_testkit::threads::together;
 use race::{count_in_parallel, Counter, TicketOffice};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-/// Runs `threads` threads that start together and returns what each returned.
-fn together<T: Send + 'static>(
-    threads: usize,
-    work: impl Fn() -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let work = Arc::new(work);
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (work, start) = (Arc::clone(&work), Arc::clone(&start));
-            kata_sync::thread::spawn(move || {
-                start.wait();
-                work()
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().expect("a thread of the test panicked"))
-        .collect()
-}
-
 hidden_test! {
-    /// count_in_parallel(4, 2 500 000): ten million increments, none lost.
-    fn ten_million_increments() {
-        let got = count_in_parallel(4, 2_500_000);
+    /// count_in_parallel(4, 50 000): two hundred thousand increments, none lost.
+    fn four_threads_count_together() {
+        kata_sync::chaos::enable();
+        let got = count_in_parallel(4, 50_000);
         for (threads, each) in [(0, 1000), (1, 0), (1, 1000)] {
             let few = count_in_parallel(threads, each);
             assert_eq!(
@@ -49,36 +31,38 @@ hidden_test! {
             );
         }
         assert_eq!(
-            got, 10_000_000,
-            "4 threads x 2500000 increments gave {got}: {} increments were lost \
+            got, 200_000,
+            "4 threads x 50000 increments gave {got}: {} increments were lost \
              (or the count was read before every thread had finished)",
-            10_000_000 - got.min(10_000_000)
+            200_000 - got.min(200_000)
         );
     }
 }
 
 hidden_test! {
-    /// Eight threads started together on one Counter, a million increments each.
+    /// Eight threads started together on one Counter, 25 000 increments each.
     fn eight_threads_share_one_counter() {
+        kata_sync::chaos::enable();
         let counter = Arc::new(Counter::new());
         let shared = Arc::clone(&counter);
-        together(8, move || {
-            for _ in 0..1_000_000 {
+        together(8, move |_| {
+            for _ in 0..25_000 {
                 shared.increment();
             }
         });
         let got = counter.get();
-        assert_eq!(got, 8_000_000, "8 threads x 1000000 increments gave {got}: increments were lost");
+        assert_eq!(got, 200_000, "8 threads x 25000 increments gave {got}: increments were lost");
     }
 }
 
 hidden_test! {
-    /// Four threads started together increment one Counter three million times each while
+    /// Four threads started together increment one Counter 50 000 times each while
     /// a fifth reads get() over and over: no read is ever smaller than one before it (get()
     /// is the count, never a "busy" answer), and the final count is exact.
     fn get_never_goes_back_while_others_count() {
+        kata_sync::chaos::enable();
         const WRITERS: usize = 4;
-        const EACH: u64 = 3_000_000;
+        const EACH: u64 = 50_000;
         let counter = Arc::new(Counter::new());
         counter.increment();
         let start = Arc::new(Barrier::new(WRITERS + 1));
@@ -111,6 +95,11 @@ hidden_test! {
             if all_done {
                 break;
             }
+            // A reader that never sleeps is the one a crowded core runs last: now and
+            // then it naps, so that it wakes in the middle of the writers' work.
+            if reads % 64 == 0 {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
         }
         for w in writers {
             w.join().expect("a counting thread panicked");
@@ -136,19 +125,19 @@ hidden_test! {
 
 /// How many more sales each window tries once every window has been refused: all must be
 /// refused, while the other windows are being refused at the same moment.
-const AFTER_SOLD_OUT: u64 = 250_000;
+const AFTER_SOLD_OUT: u64 = 1_000;
 
 /// `rounds` times, `windows` windows started together sell `tickets` tickets until the
 /// office refuses, then (once all have been refused) try `AFTER_SOLD_OUT` more sales each:
 /// each round must sell exactly `tickets`, leave none, and refuse one more.
-/// (Many rounds, not one long sell-out: on a crowded machine the windows may share one
-/// core, and each round's start makes them race again.)
+/// (Many rounds, not one long sell-out: each round's start makes the windows race again.)
 fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
+    kata_sync::chaos::enable();
     for round in 0..rounds {
         let office = Arc::new(TicketOffice::new(tickets));
         let shared = Arc::clone(&office);
         let all_refused = Arc::new(Barrier::new(windows));
-        let sold: u64 = together(windows, move || {
+        let sold: u64 = together(windows, move |_| {
             // No window can rightly sell more than there are: an office that sells on
             // past zero fails here rather than selling until the time limit.
             let mut sold = 0u64;
@@ -182,19 +171,19 @@ fn sell_outs(rounds: usize, windows: usize, tickets: u64) {
 }
 
 hidden_test! {
-    /// Sixteen sell-outs of a million tickets by eight windows, each window then trying
-    /// 250 000 more sales of the sold-out office.
+    /// Sixteen sell-outs of 5 000 tickets by eight windows, each window then trying
+    /// 1 000 more sales of the sold-out office.
     fn eight_windows_never_oversell() {
-        sell_outs(16, 8, 1_000_000);
+        sell_outs(16, 8, 5_000);
     }
 }
 
 hidden_test! {
-    /// Twenty-four sell-outs of a million tickets by four windows, each window then trying
-    /// 250 000 more sales of the sold-out office. (Rounds of 100 000 were
-    /// too short: each fits in one time slice, and on a crowded machine a racy office
-    /// once survived 101 of them in a row.)
+    /// Twenty-four sell-outs of 5 000 tickets by four windows, each window then trying
+    /// 1 000 more sales of the sold-out office. (Without chaos, rounds of 100 000 were too
+    /// short: each fit in one time slice, and on a crowded machine a racy office once
+    /// survived 101 of them in a row. Chaos pauses the windows inside every round.)
     fn many_sell_outs() {
-        sell_outs(24, 4, 1_000_000);
+        sell_outs(24, 4, 5_000);
     }
 }

@@ -1,5 +1,5 @@
 //! Mutant: `count_in_parallel` spawns `threads - 1` helpers and lets the calling thread do the last share of the work itself (saturating so 0 threads "cannot underflow").
-//! expect-fail: race_stress::ten_million_increments
+//! expect-fail: race_stress::four_threads_count_together
 //!
 //! From the blind set (issue 13), as its author wrote it:
 //! Blind mutant: `count_in_parallel` spawns `threads - 1` helpers and lets the calling thread do the last share of the work itself (saturating so 0 threads "cannot underflow").

@@ -1,5 +1,5 @@
 //! Mutant: `count_in_parallel` reads the count without waiting for its threads.
-//! expect-fail: race_loom::count_in_parallel_counts_every_thread, race_stress::ten_million_increments
+//! expect-fail: race_loom::count_in_parallel_counts_every_thread, race_stress::four_threads_count_together
 
 use kata_sync::atomic::{AtomicU64, Ordering};
 use kata_sync::thread;
