@@ -11,10 +11,10 @@
 #   4. solutions through the grader (warm), and
 #   5. the same hidden tests of the solutions run plainly, each in a process of its own, as
 #      many at once as there are cores (no walls, no proof channel, no limits), to compare;
-#   6. plain `cargo build` of the same generated workspace's tests, both configurations (the
-#      loom one with the hidden crates' `loom` feature, as the grader builds it), one
-#      after the other, into an empty target directory: what the cold grade's build costs
-#      without the grader (compare with 1).
+#   6. plain `cargo build` of the same generated workspace's tests, both configurations in
+#      one call (the loom one is a second set of packages, `katas-loom/` and `hidden-loom/`,
+#      as the grader builds it), into an empty target directory: what the cold grade's
+#      build costs without the grader (compare with 1).
 #   usage: scripts/bench.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,11 +43,10 @@ secs cargo run -q -p grader -- grade --solutions -q >/dev/null
 sol=$(secs cargo run -q -p grader -- grade --solutions -q)
 # The generated workspace of the solutions grade holds every hidden suite.
 ws=$(ls -d target/grader/solutions/ws)
-normal=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep -v '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
-loom=$(grep -h '^name = ' "$ws"/solutions-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
-# Loom suites build with their hidden crate's `loom` feature, as the grader builds them.
-loom_features() { grep -l '_loom"$' "$1"/*/hidden/*/Cargo.toml | sed 's|.*/hidden/\([^/]*\)/Cargo.toml|--features hidden-\1/loom|' | tr '\n' ' '; }
-loom="$loom $(loom_features "$ws")"
+# Every suite of both configurations: the test names of the hidden crates and their loom
+# twins (package names all start with `hidden-`).
+suites() { grep -h '^name = ' "$1"/*/hidden/*/Cargo.toml "$1"/*/hidden-loom/*/Cargo.toml 2>/dev/null | grep -v '"hidden-' | sed 's/name = "\(.*\)"/--test \1/' | tr '\n' ' '; }
+all=$(suites "$ws")
 # The plain anchor runs each hidden test in a process of its own, as many at once as there
 # are cores, in the order cargo lists them: what the grader does without its walls, proof
 # channel, limits or ordering. (Plain `cargo test`, many tests in one process, cannot run
@@ -67,7 +66,7 @@ for line in sys.stdin:
         print(m["executable"])'
 }
 list="$work/plain-tests"
-for b in $(test_binaries $normal) $(test_binaries $loom); do
+for b in $(test_binaries $all); do
   "$b" --list --format terse 2>/dev/null | sed -n 's/: test$//p' | sed "s|^|$b |"
 done > "$list"
 plain_start=$(date +%s.%N)
@@ -76,13 +75,10 @@ plain=$(awk "BEGIN { print $(date +%s.%N) - $plain_start }")
 plain_tests=$(wc -l < "$list")
 # The exercises' workspace is what the cold grade built.
 ex=$(ls -d target/grader/exercises/ws)
-exnormal=$(grep -h '^name = ' "$ex"/exercises-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep -v '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
-exloom=$(grep -h '^name = ' "$ex"/exercises-*/hidden/*/Cargo.toml | grep -v hidden- | sed 's/name = "\(.*\)"/\1/' | grep '_loom$' | sed 's/^/--test /' | tr '\n' ' ')
-exloom="$exloom $(loom_features "$ex")"
+exall=$(suites "$ex")
 rm -rf "$work/plain-target"
 build_start=$(date +%s.%N)
-(cd "$ex" && cargo build -q --keep-going --workspace --target-dir "$work/plain-target" $exnormal >/dev/null 2>&1 || true)
-(cd "$ex" && cargo build -q --keep-going --workspace --target-dir "$work/plain-target" $exloom >/dev/null 2>&1 || true)
+(cd "$ex" && cargo build -q --keep-going --workspace --target-dir "$work/plain-target" $exall >/dev/null 2>&1 || true)
 build=$(awk "BEGIN { print $(date +%s.%N) - $build_start }")
 rm -rf "$work/plain-target"
 tests=$(grep -c '^          - ' course.yaml || true)

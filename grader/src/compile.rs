@@ -2,10 +2,12 @@
 //!
 //! The submission is staged (copied) into a work directory outside itself, next to
 //! generated crates: one per kata holding the student's `src/` under a Cargo.toml the
-//! grader writes, and one per kata holding its hidden suites. Everything is built in one
-//! cargo call per configuration (normal, and the `loom` feature for loom suites) with
-//! `--keep-going`, into one shared target directory, so that a kata that does not
-//! compile costs only that kata and a regrade rebuilds only what changed.
+//! grader writes, and one per kata holding its hidden suites. The loom configuration is a
+//! second set of packages over the same sources (the facade, the harness, the test kit,
+//! each kata and its loom suites, under `loom/`, `katas-loom/` and `hidden-loom/`), so
+//! that everything is built in one cargo call with `--keep-going`, both configurations
+//! side by side, into one shared target directory: a kata that does not compile costs
+//! only that kata, and a regrade rebuilds only what changed.
 
 use crate::admit::AdmittedKata;
 use crate::manifest::Course;
@@ -28,17 +30,40 @@ pub enum Config {
 }
 
 impl Config {
-    /// The cargo feature of a hidden crate that builds it, and the facade under it, for
-    /// this configuration. A feature, not `RUSTFLAGS="--cfg loom"`: a flag changes every
-    /// crate's build, so the loom build used to compile every dependency a second time;
-    /// a feature changes only the facade and what depends on it.
-    pub fn feature(self, kata: &str) -> Option<String> {
+    /// The configuration a suite is built in.
+    pub fn of(suite: &PlannedSuite) -> Config {
+        if suite.is_loom() {
+            Config::Loom
+        } else {
+            Config::Normal
+        }
+    }
+
+    /// Where this configuration's copy of a kata crate (`katas…`) and of its hidden crate
+    /// (`hidden…`) live in the generated workspace. The loom configuration is a second
+    /// set of packages, not a feature: cargo unifies a package's features across one
+    /// build, so only separate packages (the facade, the harness, the test kit and each
+    /// kata compiled again under other names, over the same sources) let one cargo call
+    /// build both configurations side by side.
+    fn dirs(self) -> (&'static str, &'static str) {
         match self {
-            Config::Normal => None,
-            Config::Loom => Some(format!("hidden-{kata}/loom")),
+            Config::Normal => ("katas", "hidden"),
+            Config::Loom => ("katas-loom", "hidden-loom"),
+        }
+    }
+
+    /// The package names of a kata's crate and of its hidden crate in this configuration.
+    fn packages(self, kata: &str) -> [String; 2] {
+        match self {
+            Config::Normal => [kata.to_string(), format!("hidden-{kata}")],
+            Config::Loom => [format!("{kata}-loom"), format!("hidden-{kata}-loom")],
         }
     }
 }
+
+/// The course's own crates that the hidden crates link, by their directory in the
+/// course; each is copied as it is and, under `loom/<last part>`, as its loom twin.
+const COURSE_CRATES: [&str; 3] = ["sync", "grader/harness", "grader/testkit"];
 
 /// Where a build puts things.
 #[derive(Debug, Clone)]
@@ -74,8 +99,11 @@ pub enum BuildError {
     Stage { path: PathBuf, source: io::Error },
     #[error("cannot run cargo: {0}")]
     Cargo(String),
-    #[error("cargo failed without building anything ({config:?} configuration):\n{stderr}")]
-    CargoFailed { config: Config, stderr: String },
+    #[error("cargo failed without building anything ({configs:?}):\n{stderr}")]
+    CargoFailed {
+        configs: Vec<Config>,
+        stderr: String,
+    },
 }
 
 fn stage_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
@@ -159,56 +187,147 @@ const LINTS: &str =
 /// model); `forbid` cannot be lifted by an `#[allow]` in the source.
 const KATA_LINTS: &str = "[lints.rust]\nunexpected_cfgs = { level = \"warn\", check-cfg = [\"cfg(loom)\"] }\nunsafe_code = \"forbid\"\n";
 
-fn kata_manifest(course: &Course, kata: &str) -> String {
+fn kata_manifest(course: &Course, kata: &str, config: Config) -> String {
+    // The loom twin compiles the very same staged sources, under its own package name
+    // and the facade's loom twin.
+    let (lib, sync) = match config {
+        Config::Normal => (
+            "[lib]\npath = \"src/lib.rs\"\n".to_string(),
+            "kata-sync = { path = \"../../../sync\" }".to_string(),
+        ),
+        Config::Loom => (
+            format!(
+                "[lib]\nname = {}\npath = {}\n",
+                toml_str(kata),
+                toml_str(&format!("../../katas/{kata}/src/lib.rs"))
+            ),
+            LOOM_SYNC.replace("{up}", "../../.."),
+        ),
+    };
     format!(
         "# Written by the grader: only src/ comes from the submission.\n\
          [package]\nname = {name}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\
          build = false\nautobins = false\nautotests = false\nautoexamples = false\nautobenches = false\n\n\
-         [lib]\npath = \"src/lib.rs\"\n\n\
-         [dependencies]\nkata-sync = {{ path = \"../../../sync\" }}\n{deps}\n{KATA_LINTS}",
-        name = toml_str(kata),
+         {lib}\n\
+         [dependencies]\n{sync}\n{deps}\n{KATA_LINTS}",
+        name = toml_str(&config.packages(kata)[0]),
         deps = dependency_lines(&course.kata_dependencies),
     )
 }
 
-fn hidden_manifest(course: &Course, planned: &PlannedKata) -> String {
+/// The dependency on the facade's loom twin, from a directory `{up}` below the
+/// generated workspace's root.
+const LOOM_SYNC: &str =
+    "kata-sync = { path = \"{up}/loom/sync\", package = \"kata-sync-loom\", features = [\"loom\"] }";
+
+/// The manifest of a course crate's loom twin (`loom/<name>`), from the crate's own:
+/// another package name, the same library name and sources, and the facade's loom twin
+/// wherever the crate depends on the facade.
+fn loom_twin_manifest(crate_dir: &str, manifest: &str) -> Result<String, String> {
+    let mut out = String::from("# Written by the grader: the loom twin of a course crate.\n");
+    let (mut section, mut name) = (String::new(), None);
+    for line in manifest.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.to_string();
+            if section == "[lib]" {
+                return Err("it has a [lib] section".into());
+            }
+        }
+        if section == "[package]" && name.is_none() {
+            if let Some(value) = trimmed.strip_prefix("name = ") {
+                let package = value.trim_matches('"').to_string();
+                out += &format!("name = {}\n", toml_str(&format!("{package}-loom")));
+                name = Some(package);
+                continue;
+            }
+        }
+        if section.ends_with("dependencies]") && trimmed.starts_with("kata-sync = ") {
+            out += &LOOM_SYNC.replace("{up}", "../..");
+            out.push('\n');
+            continue;
+        }
+        out += line;
+        out.push('\n');
+    }
+    let name = name.ok_or("it has no package name")?;
+    out += &format!(
+        "\n[lib]\nname = {}\npath = {}\n",
+        toml_str(&name.replace('-', "_")),
+        toml_str(&format!("../../{crate_dir}/src/lib.rs"))
+    );
+    Ok(out)
+}
+
+fn hidden_manifest(course: &Course, planned: &PlannedKata, config: Config) -> String {
     let kata = &planned.kata.id;
+    let [kata_package, name] = config.packages(kata);
+    let (katas, _) = config.dirs();
     let mut out = format!(
-        "# Written by the grader: the hidden suites of kata `{kata}`.\n\
+        "# Written by the grader: the {what} suites of kata `{kata}`.\n\
          [package]\nname = {name}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\
          autobins = false\nautotests = false\nautoexamples = false\nautobenches = false\n\n",
-        name = toml_str(&format!("hidden-{kata}")),
+        what = match config {
+            Config::Normal => "hidden",
+            Config::Loom => "hidden loom",
+        },
+        name = toml_str(&name),
     );
-    for suite in &planned.suites {
+    for suite in planned.suites.iter().filter(|s| Config::of(s) == config) {
         out += &format!(
             "[[test]]\nname = {}\npath = {}\nharness = true\n\n",
             toml_str(&suite.suite.name),
             toml_str(&suite.file.display().to_string())
         );
     }
+    let course_crates = match config {
+        Config::Normal => "kata-sync = { path = \"../../../sync\" }\n\
+             kata-harness = { path = \"../../../grader/harness\" }\n\
+             kata-testkit = { path = \"../../../grader/testkit\" }\n"
+            .to_string(),
+        Config::Loom => format!(
+            "{}\n\
+             kata-harness = {{ path = \"../../../loom/harness\", package = \"kata-harness-loom\" }}\n\
+             kata-testkit = {{ path = \"../../../loom/testkit\", package = \"kata-testkit-loom\" }}\n",
+            LOOM_SYNC.replace("{up}", "../../..")
+        ),
+    };
+    // A loom suite file starts with `#![cfg(feature = "loom")]`: on in the loom twin.
+    let features = match config {
+        Config::Normal => "[features]\nloom = []\n",
+        Config::Loom => "[features]\ndefault = [\"loom\"]\nloom = []\n",
+    };
     out += &format!(
-        "[dependencies]\n{kata} = {{ path = \"../../katas/{kata}\" }}\n\
-         kata-sync = {{ path = \"../../../sync\" }}\nkata-harness = {{ path = \"../../../grader/harness\" }}\n\
-         kata-testkit = {{ path = \"../../../grader/testkit\" }}\n{}\n\
-         [features]\nloom = [\"kata-sync/loom\"]\n\n{LINTS}",
-        dependency_lines(&course.hidden_dependencies)
+        "[dependencies]\n{kata} = {{ path = {path}, package = {package} }}\n{course_crates}{}\n\
+         {features}\n{LINTS}",
+        dependency_lines(&course.hidden_dependencies),
+        path = toml_str(&format!("../../{katas}/{kata}")),
+        package = toml_str(&kata_package),
     );
     out
 }
 
-fn workspace_manifest(label: &str) -> String {
+fn workspace_manifest(label: &str, loom: bool) -> String {
+    // The loom twins' directories are members only when some kata has them: a member glob
+    // that matches nothing is an error to cargo.
+    let mut members = vec![format!("{label}/katas/*"), format!("{label}/hidden/*")];
+    if loom {
+        members.push(format!("{label}/katas-loom/*"));
+        members.push(format!("{label}/hidden-loom/*"));
+    }
+    let members: Vec<String> = members.iter().map(|m| toml_str(m)).collect();
     format!(
         "# Written by the grader: one grade's generated workspace.\n\
-     [workspace]\nresolver = \"2\"\nmembers = [{}, {}]\n\n\
+     [workspace]\nresolver = \"2\"\nmembers = [{}]\n\n\
      # Loom and proptest explore many cases: optimised dependencies keep them quick, while\n\
      # the crates that change between grades stay quick to build.\n\
      [profile.dev.package.\"*\"]\nopt-level = 2\n\n\
-     # Every verdict's line numbers come from #[track_caller] and panic locations, not from\n\
-     # debug info; incremental state is never reused by the next submission. Without both,\n\
-     # a grade's artifacts take a fraction of the disk, and link sooner.\n\
-     [profile.dev]\nincremental = false\ndebug = \"line-tables-only\"\n",
-        toml_str(&format!("{label}/katas/*")),
-        toml_str(&format!("{label}/hidden/*")),
+     # Every verdict's line numbers come from #[track_caller] and panic locations, and\n\
+     # tests run without backtraces: no debug info is read. Incremental state is never\n\
+     # reused by the next submission. Without both, a grade's artifacts take a fraction\n\
+     # of the disk, and an edit builds sooner (0.18 s of 0.9 for `race`).\n\
+     [profile.dev]\nincremental = false\ndebug = false\n",
+        members.join(", "),
     )
 }
 
@@ -217,9 +336,12 @@ fn workspace_manifest(label: &str) -> String {
 pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Result<(), BuildError> {
     let dir = &ws.dir;
     fs::create_dir_all(dir).map_err(stage_err(dir))?;
+    let loom = admitted
+        .iter()
+        .any(|k| k.sources().is_some() && has_suites(k, Config::Loom));
     write_if_changed(
         &dir.join("Cargo.toml"),
-        workspace_manifest(&ws.label).as_bytes(),
+        workspace_manifest(&ws.label, loom).as_bytes(),
     )
     .map_err(stage_err(dir))?;
     // Start from the course's lock file, so that a grade resolves the same versions the
@@ -232,48 +354,85 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
     }
     // The facade, the harness and the test kit come from the course, never from the
     // submission. They keep the course's layout, so that their own path dependencies on
-    // one another hold in both places.
-    for crate_dir in ["sync", "grader/harness", "grader/testkit"] {
+    // one another hold in both places. Each also gets its loom twin, a manifest only.
+    for crate_dir in COURSE_CRATES {
         let src = course.root.join(crate_dir);
         let dst = dir.join(crate_dir);
         let mut budget = MAX_STAGED_BYTES;
         mirror(&src.join("src"), &dst.join("src"), &mut budget).map_err(stage_err(&src))?;
         let manifest = fs::read(src.join("Cargo.toml")).map_err(stage_err(&src))?;
         write_if_changed(&dst.join("Cargo.toml"), &manifest).map_err(stage_err(&dst))?;
+        let twin =
+            loom_twin_manifest(crate_dir, &String::from_utf8_lossy(&manifest)).map_err(|why| {
+                BuildError::Stage {
+                    path: src.join("Cargo.toml"),
+                    source: io::Error::other(format!("cannot make its loom twin: {why}")),
+                }
+            })?;
+        let twin_dir = dir
+            .join("loom")
+            .join(crate_dir.rsplit('/').next().unwrap_or(crate_dir));
+        write_if_changed(&twin_dir.join("Cargo.toml"), twin.as_bytes())
+            .map_err(stage_err(&twin_dir))?;
     }
-    // Only the admitted katas are members: remove any other.
-    let wanted: Vec<(&PlannedKata, &Sources)> = admitted
+    // Only the admitted katas are members, and a kata's loom twins only when its loom
+    // suites will be built: remove any other.
+    let wanted: Vec<(&AdmittedKata, &Sources)> = admitted
         .iter()
-        .filter_map(|k| Some((&k.planned, k.sources()?)))
+        .filter_map(|k| Some((k, k.sources()?)))
         .collect();
     let mine = dir.join(&ws.label);
-    for sub in ["katas", "hidden"] {
-        let parent = mine.join(sub);
-        fs::create_dir_all(&parent).map_err(stage_err(&parent))?;
-        for entry in fs::read_dir(&parent).map_err(stage_err(&parent))?.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !wanted.iter().any(|(k, _)| k.kata.id == name) {
-                fs::remove_dir_all(entry.path()).map_err(stage_err(&entry.path()))?;
+    for config in [Config::Normal, Config::Loom] {
+        for sub in <[&str; 2]>::from(config.dirs()) {
+            let parent = mine.join(sub);
+            fs::create_dir_all(&parent).map_err(stage_err(&parent))?;
+            for entry in fs::read_dir(&parent).map_err(stage_err(&parent))?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !wanted
+                    .iter()
+                    .any(|(k, _)| k.id() == name && has_suites(k, config))
+                {
+                    fs::remove_dir_all(entry.path()).map_err(stage_err(&entry.path()))?;
+                }
             }
         }
     }
-    for (planned, sources) in wanted {
-        let id = &planned.kata.id;
+    for (kata, sources) in wanted {
+        let (id, planned) = (kata.id(), &kata.planned);
         let kata_dir = mine.join("katas").join(id);
         write_sources(sources, &kata_dir).map_err(stage_err(&kata_dir))?;
-        write_if_changed(
-            &kata_dir.join("Cargo.toml"),
-            kata_manifest(course, id).as_bytes(),
-        )
-        .map_err(stage_err(&kata_dir))?;
-        let hidden_dir = mine.join("hidden").join(id);
-        write_if_changed(
-            &hidden_dir.join("Cargo.toml"),
-            hidden_manifest(course, planned).as_bytes(),
-        )
-        .map_err(stage_err(&hidden_dir))?;
+        for config in [Config::Normal, Config::Loom] {
+            if !has_suites(kata, config) {
+                continue;
+            }
+            let (katas, hidden) = config.dirs();
+            let crate_dir = mine.join(katas).join(id);
+            write_if_changed(
+                &crate_dir.join("Cargo.toml"),
+                kata_manifest(course, id, config).as_bytes(),
+            )
+            .map_err(stage_err(&crate_dir))?;
+            let hidden_dir = mine.join(hidden).join(id);
+            write_if_changed(
+                &hidden_dir.join("Cargo.toml"),
+                hidden_manifest(course, planned, config).as_bytes(),
+            )
+            .map_err(stage_err(&hidden_dir))?;
+        }
     }
     Ok(())
+}
+
+/// Whether `kata` has suites to build in `config`: the normal crate is always staged
+/// (its sources live there); loom suites are left out for a kata that bypasses the
+/// facade.
+fn has_suites(kata: &AdmittedKata, config: Config) -> bool {
+    match config {
+        Config::Normal => true,
+        Config::Loom => {
+            kata.loom_allowed() && kata.planned.suites.iter().any(|s| Config::of(s) == config)
+        }
+    }
 }
 
 /// Writes `sources` (names relative to the kata directory: `src/…`) under `kata_dir`,
@@ -317,65 +476,58 @@ pub struct BuildOptions {
     pub lang: crate::lang::Lang,
 }
 
-/// Builds every admitted kata's suites: one cargo call per configuration that has suites.
-/// Loom suites are left out for a kata that bypasses the facade.
+/// Builds every admitted kata's suites, both configurations in one cargo call. Loom
+/// suites are left out for a kata that bypasses the facade.
 pub fn build(
     admitted: &[AdmittedKata],
     ws: &Workspace,
     options: BuildOptions,
 ) -> Result<Build, BuildError> {
-    let mut result = Build::default();
-    for kata in admitted {
+    let fresh = || {
+        let mut result = Build::default();
+        for kata in admitted {
+            result
+                .katas
+                .insert(kata.id().to_string(), KataBuild::default());
+        }
         result
-            .katas
-            .insert(kata.id().to_string(), KataBuild::default());
+    };
+    // One call for both: the compiler's two slots then build a kata's normal and loom
+    // crates side by side (after an edit of `race`, 0.45 s instead of 0.9 s one
+    // configuration after the other).
+    let both = [Config::Normal, Config::Loom];
+    let mut result = fresh();
+    if build_round(&both, admitted, &[], ws, options, &mut result, "build")?.is_empty() {
+        return Ok(result);
     }
+    // The build ran out of time. A kata whose compile never ends held both slots with
+    // its two crates, and the katas behind it may never have started: they must not be
+    // blamed (tests/hostile.rs, `never_compiles`). So build again one configuration at a
+    // time, where it holds one slot and every other kata gets the other; what was built
+    // is not built again.
+    let mut result = fresh();
     let mut excluded: Vec<String> = Vec::new();
-    // One configuration after the other. Built at once (each in a target directory of its
-    // own), an edit cost about 0.2 s less, but a kata that keeps the compiler busy then
-    // starved the other build too, and katas that were fine ran out of the build time
-    // limit and were blamed for it (tests/hostile.rs, `never_compiles`).
-    for config in [Config::Normal, Config::Loom] {
+    for config in both {
         // A kata whose compile never ends must cost only that kata: when the build runs
         // out of time, the katas whose library never got built are blamed and left out
         // (of this configuration and the next), and the rest is built again.
         for _attempt in 0..3 {
-            let in_config = |s: &&PlannedSuite| s.is_loom() == (config == Config::Loom);
-            let katas: Vec<&AdmittedKata> = admitted
-                .iter()
-                .filter(|k| k.sources().is_some() && !excluded.iter().any(|e| e == k.id()))
-                .filter(|k| config == Config::Normal || k.loom_allowed())
-                .filter(|k| k.planned.suites.iter().any(|s| in_config(&s)))
-                .collect();
-            let suites: Vec<&str> = katas
-                .iter()
-                .flat_map(|k| k.planned.suites.iter().filter(in_config))
-                .map(|s| s.suite.name.as_str())
-                .collect();
-            let features: Vec<String> = katas
-                .iter()
-                .filter_map(|k| config.feature(k.id()))
-                .collect();
-            if suites.is_empty() {
-                break;
-            }
-            let hung = crate::timed(&format!("build-{config:?}"), || {
-                build_config(
-                    config,
-                    &suites,
-                    &features,
-                    &excluded,
-                    ws,
-                    options,
-                    &mut result,
-                )
-            })?;
+            let label = format!("build-{config:?}");
+            let hung = build_round(
+                &[config],
+                admitted,
+                &excluded,
+                ws,
+                options,
+                &mut result,
+                &label,
+            )?;
             if hung.is_empty() {
                 break;
             }
             for kata in &hung {
-                let note = result.katas[kata].errors[&config].clone();
                 if let Some(entry) = result.katas.get_mut(kata) {
+                    let note = entry.errors[&config].clone();
                     entry
                         .errors
                         .entry(Config::Loom)
@@ -387,6 +539,58 @@ pub fn build(
         }
     }
     Ok(result)
+}
+
+/// One cargo call building the suites of `configs` of every staged kata but `excluded`.
+/// Returns the katas blamed for a build that ran out of time.
+fn build_round(
+    configs: &[Config],
+    admitted: &[AdmittedKata],
+    excluded: &[String],
+    ws: &Workspace,
+    options: BuildOptions,
+    result: &mut Build,
+    label: &str,
+) -> Result<Vec<String>, BuildError> {
+    let mut crates: Vec<(String, Config)> = Vec::new();
+    let mut suites: Vec<&str> = Vec::new();
+    for kata in admitted {
+        if kata.sources().is_none() || excluded.iter().any(|e| e == kata.id()) {
+            continue;
+        }
+        for &config in configs {
+            let in_config: Vec<&str> = kata
+                .planned
+                .suites
+                .iter()
+                .filter(|s| Config::of(s) == config)
+                .map(|s| s.suite.name.as_str())
+                .collect();
+            if has_suites(kata, config) && !in_config.is_empty() {
+                crates.push((kata.id().to_string(), config));
+                suites.extend(in_config);
+            }
+        }
+    }
+    if suites.is_empty() {
+        return Ok(Vec::new());
+    }
+    let round = Round {
+        configs,
+        crates: &crates,
+        suites: &suites,
+        excluded,
+    };
+    crate::timed(label, || build_config(&round, ws, options, result))
+}
+
+/// What one cargo call builds.
+struct Round<'a> {
+    configs: &'a [Config],
+    /// Each kata crate built, with its configuration.
+    crates: &'a [(String, Config)],
+    suites: &'a [&'a str],
+    excluded: &'a [String],
 }
 
 /// The mode of a built test binary: `-wx--x--x`.
@@ -412,18 +616,10 @@ fn writable_again(deps: &Path) {
 /// progress bar's first build, before any build of this workspace has counted them: one
 /// per package the workspace's members reach (a hidden crate has no library), one more
 /// for each build script, one per test suite. From `cargo metadata`; None if it fails.
-fn estimate_units(
-    ws: &Workspace,
-    features: &[String],
-    excluded: &[String],
-    suites: usize,
-) -> Option<u64> {
+fn estimate_units(ws: &Workspace, excluded: &[String], suites: usize) -> Option<u64> {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
         .args(["metadata", "--format-version", "1"]);
-    for feature in features {
-        cmd.args(["--features", feature]);
-    }
     cmd.env_clear().envs(build_environment());
     let limits = Limits::trusted(Duration::from_secs(30), 64 << 20);
     let outcome =
@@ -450,9 +646,11 @@ fn estimate_units(
             .get(id)
             .and_then(|p| p["name"].as_str())
             .unwrap_or("");
-        excluded
-            .iter()
-            .any(|k| name == k || name == format!("hidden-{k}"))
+        excluded.iter().any(|k| {
+            [Config::Normal, Config::Loom]
+                .iter()
+                .any(|c| c.packages(k).iter().any(|p| p == name))
+        })
     };
     let mut todo: Vec<&str> = meta["workspace_members"]
         .as_array()?
@@ -484,13 +682,9 @@ fn estimate_units(
     Some((units + suites) as u64)
 }
 
-/// Builds `suites` in `config` with the hidden crates' `features`, leaving out the kata
-/// packages `excluded`. Returns the katas blamed for a build that ran out of time.
+/// Builds `round`. Returns the katas blamed for a build that ran out of time.
 fn build_config(
-    config: Config,
-    suites: &[&str],
-    features: &[String],
-    excluded: &[String],
+    round: &Round,
     ws: &Workspace,
     options: BuildOptions,
     result: &mut Build,
@@ -500,6 +694,12 @@ fn build_config(
         progress,
         lang,
     } = options;
+    let Round {
+        configs,
+        crates,
+        suites,
+        excluded,
+    } = *round;
     writable_again(&ws.target.join("debug").join("deps"));
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&ws.dir)
@@ -514,32 +714,43 @@ fn build_config(
     for suite in suites {
         cmd.args(["--test", suite]);
     }
-    for feature in features {
-        cmd.args(["--features", feature]);
-    }
     for kata in excluded {
-        cmd.args(["--exclude", kata, "--exclude", &format!("hidden-{kata}")]);
+        for config in [Config::Normal, Config::Loom] {
+            if ws
+                .dir
+                .join(&ws.label)
+                .join(config.dirs().0)
+                .join(kata)
+                .exists()
+            {
+                for package in config.packages(kata) {
+                    cmd.args(["--exclude", &package]);
+                }
+            }
+        }
     }
-    // No flags (the configuration is a feature), and the submission's `env!` and
+    // No flags (the configuration is a set of packages), and the submission's `env!` and
     // `option_env!` see only what cargo needs: nothing of the caller's environment (a CI
     // job's secrets) is compiled into a submission. Both configurations build with the
     // same flags, so they share every dependency's artifacts.
     cmd.env_clear().envs(build_environment());
     cmd.env("CARGO_TERM_COLOR", "never");
     let limits = Limits::trusted(limit, 256 << 20);
-    let marker = format!("build-{config:?}-{}", std::process::id());
+    let name: Vec<String> = configs.iter().map(|c| format!("{c:?}")).collect();
+    let name = name.join("-");
+    let marker = format!("build-{name}-{}", std::process::id());
     let outcome = if crate::progress::wanted(progress) {
         // One tick per unit cargo reports, read from its JSON messages as they come.
-        let what = match (config, lang) {
-            (Config::Normal, crate::lang::Lang::En) => "the hidden tests",
-            (Config::Loom, crate::lang::Lang::En) => "the loom models",
-            (Config::Normal, crate::lang::Lang::Zh) => "隐藏测试",
-            (Config::Loom, crate::lang::Lang::Zh) => "loom 模型",
+        let what = match (configs, lang) {
+            ([Config::Loom], crate::lang::Lang::En) => "the loom models",
+            ([Config::Loom], crate::lang::Lang::Zh) => "loom 模型",
+            (_, crate::lang::Lang::En) => "the hidden tests",
+            (_, crate::lang::Lang::Zh) => "隐藏测试",
         };
         let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(crate::progress::Build::start(
             what,
-            &ws.dir.join(format!("units-{config:?}")),
-            || estimate_units(ws, features, excluded, suites.len()),
+            &ws.dir.join(format!("units-{name}")),
+            || estimate_units(ws, excluded, suites.len()),
             lang,
         ))));
         let ticks = std::sync::Arc::clone(&bar);
@@ -578,13 +789,17 @@ fn build_config(
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let kata = message["package_id"].as_str().and_then(kata_of_package);
+        let package = message["package_id"].as_str().and_then(package_of);
+        let (kata, config) = match package {
+            Some((kata, config)) => (Some(kata), config),
+            None => (None, Config::Normal),
+        };
         match message["reason"].as_str() {
             Some("compiler-artifact") => {
                 built_any = true;
                 if message["target"]["kind"][0].as_str() == Some("lib") {
                     if let Some(kata) = &kata {
-                        built_libs.insert(kata.clone());
+                        built_libs.insert((kata.clone(), config));
                     }
                 }
                 let (Some(kata), Some(exe)) = (kata, message["executable"].as_str()) else {
@@ -616,7 +831,7 @@ fn build_config(
                     .trim_end();
                 let in_hidden = message["package_id"]
                     .as_str()
-                    .is_some_and(|p| p.contains("/hidden/"));
+                    .is_some_and(|p| p.contains("/hidden/") || p.contains("/hidden-loom/"));
                 if let Some(entry) = result.katas.get_mut(&kata) {
                     entry.errors.entry(config).or_insert_with(|| {
                         if in_hidden {
@@ -640,16 +855,18 @@ fn build_config(
             limit.as_secs()
         );
         let mut hung = Vec::new();
-        for (kata, entry) in result.katas.iter_mut() {
-            if !excluded.contains(kata)
-                && !built_libs.contains(kata)
-                && !entry.errors.contains_key(&config)
+        for (kata, config) in crates {
+            let Some(entry) = result.katas.get_mut(kata) else {
+                continue;
+            };
+            if !built_libs.contains(&(kata.clone(), *config)) && !entry.errors.contains_key(config)
             {
-                entry.errors.insert(config, note.clone());
+                entry.errors.insert(*config, note.clone());
                 hung.push(kata.clone());
             }
         }
         hung.sort();
+        hung.dedup();
         return Ok(hung);
     }
     if !built_any
@@ -657,7 +874,7 @@ fn build_config(
         && result.katas.values().all(|k| k.errors.is_empty())
     {
         return Err(BuildError::CargoFailed {
-            config,
+            configs: configs.to_vec(),
             stderr: String::from_utf8_lossy(&outcome.stderr)
                 .trim_end()
                 .to_string(),
@@ -705,15 +922,20 @@ fn build_environment() -> Vec<(String, String)> {
         .collect()
 }
 
-/// `path+file:///…/katas/race#0.0.0` or `…/hidden/race#…` → `race`.
-fn kata_of_package(id: &str) -> Option<String> {
+/// `path+file:///…/katas/race#0.0.0` or `…/hidden/race#…` → `race`, normal;
+/// `…/katas-loom/race#race-loom@0.0.0` or `…/hidden-loom/race#…` → `race`, loom.
+fn package_of(id: &str) -> Option<(String, Config)> {
     let path = id.split('#').next()?;
-    for marker in ["/katas/", "/hidden/"] {
-        if let Some(at) = path.rfind(marker) {
-            let rest = &path[at + marker.len()..];
-            let name = rest.split('/').next()?;
-            if !name.is_empty() {
-                return Some(name.to_string());
+    for config in [Config::Normal, Config::Loom] {
+        let (katas, hidden) = config.dirs();
+        for dir in [katas, hidden] {
+            let marker = format!("/{dir}/");
+            if let Some(at) = path.rfind(&marker) {
+                let rest = &path[at + marker.len()..];
+                let name = rest.split('/').next()?;
+                if !name.is_empty() {
+                    return Some((name.to_string(), config));
+                }
             }
         }
     }
@@ -725,18 +947,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn package_ids_name_their_kata() {
+    fn package_ids_name_their_kata_and_configuration() {
+        let of = package_of;
         assert_eq!(
-            kata_of_package("path+file:///w/katas/race#0.0.0").as_deref(),
-            Some("race")
+            of("path+file:///w/katas/race#0.0.0"),
+            Some(("race".into(), Config::Normal))
         );
         assert_eq!(
-            kata_of_package("path+file:///w/hidden/deadlock#hidden-deadlock@0.0.0").as_deref(),
-            Some("deadlock")
+            of("path+file:///w/hidden/deadlock#hidden-deadlock@0.0.0"),
+            Some(("deadlock".into(), Config::Normal))
         );
         assert_eq!(
-            kata_of_package("registry+https://github.com/rust-lang/crates.io-index#loom@0.7.3"),
+            of("path+file:///w/katas-loom/race#race-loom@0.0.0"),
+            Some(("race".into(), Config::Loom))
+        );
+        assert_eq!(
+            of("path+file:///w/hidden-loom/lock#hidden-lock-loom@0.0.0"),
+            Some(("lock".into(), Config::Loom))
+        );
+        assert_eq!(
+            of("registry+https://github.com/rust-lang/crates.io-index#loom@0.7.3"),
             None
         );
+    }
+
+    #[test]
+    fn a_course_crate_gets_a_loom_twin_over_the_same_sources() {
+        let harness = "[package]\nname = \"kata-harness\"\nversion = \"0.1.0\"\n\n\
+                       [dependencies]\nlibc = \"0.2\"\nkata-sync = { path = \"../../sync\" }\n";
+        let twin = loom_twin_manifest("grader/harness", harness).unwrap();
+        assert!(twin.contains("name = \"kata-harness-loom\"\n"), "{twin}");
+        assert!(twin.contains("libc = \"0.2\"\n"), "{twin}");
+        assert!(
+            twin.contains(
+                "kata-sync = { path = \"../../loom/sync\", package = \"kata-sync-loom\", features = [\"loom\"] }\n"
+            ),
+            "{twin}"
+        );
+        assert!(
+            twin.ends_with(
+                "[lib]\nname = \"kata_harness\"\npath = \"../../grader/harness/src/lib.rs\"\n"
+            ),
+            "{twin}"
+        );
+        let sync = "[package]\nname = \"kata-sync\"\n[dependencies]\nloom = { version = \"0.7\", optional = true }\n[features]\nloom = [\"dep:loom\"]\n";
+        let twin = loom_twin_manifest("sync", sync).unwrap();
+        assert!(
+            twin.contains("name = \"kata-sync-loom\"\n")
+                && twin.contains("path = \"../../sync/src/lib.rs\""),
+            "{twin}"
+        );
+        // What the rewrite cannot do is refused, not guessed at.
+        assert!(
+            loom_twin_manifest("x", "[package]\nname = \"x\"\n[lib]\npath = \"a.rs\"\n").is_err()
+        );
+        assert!(loom_twin_manifest("x", "[dependencies]\n").is_err());
+        // A crate that does not use the facade (the student edition's stand-in test kit)
+        // is only renamed.
+        let twin =
+            loom_twin_manifest("grader/testkit", "[package]\nname = \"kata-testkit\"\n").unwrap();
+        assert!(twin.contains("name = \"kata-testkit-loom\"\n"), "{twin}");
     }
 }

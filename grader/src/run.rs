@@ -122,11 +122,7 @@ pub fn schedule(admitted: &[AdmittedKata], build: &Build) -> Schedule {
         let id = kata.id();
         let kata_build = build.katas.get(id);
         for suite in &kata.planned.suites {
-            let config = if suite.is_loom() {
-                Config::Loom
-            } else {
-                Config::Normal
-            };
+            let config = Config::of(suite);
             let decided = |status: Status, message: String| {
                 suite.suite.tests.iter().map(move |test| {
                     Slot::Decided(TestRun {
