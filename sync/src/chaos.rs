@@ -6,10 +6,13 @@
 //! after it, a check and the act). Left to the scheduler, that pause is rare: a stress
 //! test needs millions of operations to see it often enough on a crowded machine, where
 //! the threads may share one core and are preempted only at the end of a time slice.
-//! With chaos, about one operation in [`YIELD_ONE_IN`] yields first, so a window that is
-//! open for one instruction is crossed by another thread thousands of times in a few
-//! thousand operations, on one core or many. Correct code cannot tell: a yield or a short
-//! spin is something the scheduler could have done anyway.
+//! With chaos, about one operation in [`YIELD_ONE_IN`] yields first, one in
+//! [`SPIN_ONE_IN`] dawdles and one in [`SLEEP_ONE_IN`] sleeps, so a window that is open
+//! for one instruction is crossed by another thread hundreds of times in a hundred
+//! thousand operations, on one core or many. Correct code cannot tell: a yield, a spin or
+//! a nap is something the scheduler could have done anyway. The rates are low on purpose:
+//! beside busy processes a yield hands them a whole time slice, and at one in 16 a correct
+//! solution's stress test took 11 s instead of 0.05 s.
 //!
 //! Only the hidden stress tests turn it on, at their start, in their own process (each
 //! test runs in a process of its own). It cannot be turned off again, so code under test

@@ -2,11 +2,13 @@
 //!
 //! A lost update needs a thread to be paused between its read and its write. Left to the
 //! scheduler that is rare (a thread is preempted at the end of a time slice), so these
-//! tests turn on the facade's chaos first (`kata_sync::chaos`): about one atomic operation
-//! in sixteen yields the processor or dawdles just before it. Every window between two
-//! steps is then crossed by other threads thousands of times in a hundred thousand
-//! operations, started together at a barrier, on one core or many: a racy solution fails
-//! these tests on every run, not by luck, and a correct one cannot tell the difference.
+//! tests turn on the facade's chaos first (`kata_sync::chaos`): now and then an atomic
+//! operation yields the processor, dawdles or naps just before it, and a new lock holder
+//! naps holding the lock. Every window between two steps is then crossed by other
+//! threads hundreds of times in a hundred thousand operations, started together at a
+//! barrier, on one core or many: a racy solution fails these tests on every run, not by
+//! luck, and a correct one cannot tell the difference.
+
 use kata_harness::hidden_test;
 use kata_testkit::threads::together;
 use race::{count_in_parallel, Counter, TicketOffice};
