@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# How surely a stress suite catches each mutant of a kata: for every file of
+# tests/mutants/KATA/ and for the reference solution, builds the suite through the grader,
+# then runs each of its tests RUNS times from the built test binary (`--exact`), and
+# prints how many runs failed. A test on a mutant's `expect-fail` line should fail every
+# run; every other test, and the solution, should pass every run.
+#   usage: scripts/catch-matrix.sh KATA SUITE [RUNS] [-- PREFIX...]
+#   e.g.   scripts/catch-matrix.sh race race_stress 20 -- taskset -c 0   (one core)
+# PREFIX runs each test under a command of its own (`taskset -c 0` for one core). For a
+# crowded machine, start busy loops beside it: `for i in 1 2 3; do sh -c 'while :; do :;
+# done' & done`, and kill them after.
+set -euo pipefail
+kata=$1 suite=$2 runs=${3:-10}
+shift $(( $# < 3 ? $# : 3 ))
+[ "${1:-}" = "--" ] && shift
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tree=$(mktemp -d)
+trap 'rm -rf "$tree"' EXIT
+cd "$repo"
+cargo build -q -p grader
+cp -r "solutions/$kata" "$tree/$kata"
+for mutant in tests/mutants/"$kata"/*.rs solution; do
+  if [ "$mutant" = solution ]; then
+    cp "solutions/$kata/src/lib.rs" "$tree/$kata/src/lib.rs"
+  else
+    cp "$mutant" "$tree/$kata/src/lib.rs"
+  fi
+  cargo run -q -p grader -- check "$kata" --path "$tree" -q >/dev/null 2>&1 || true
+  # (sed reads to the end: head would leave ls a broken pipe, fatal under pipefail)
+  binary=$(ls -t "$repo"/target/grader/target/debug/deps/"$suite"-* | grep -v '\.d$' | sed -n 1p)
+  line="$(basename "$mutant" .rs):"
+  for test in $("$binary" --list --format terse 2>/dev/null | sed -n 's/: test$//p'); do
+    failed=0
+    start=$(date +%s%N)
+    for _ in $(seq "$runs"); do
+      (cd "${TMPDIR:-/tmp}" && "$@" "$binary" --exact "$test" >/dev/null 2>&1) || failed=$((failed + 1))
+    done
+    line="$line $test=$failed/$runs($(( ($(date +%s%N) - start) / 1000000 / runs ))ms)"
+  done
+  echo "$line"
+done
