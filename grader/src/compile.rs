@@ -201,7 +201,7 @@ fn kata_manifest(course: &Course, kata: &str, config: Config) -> String {
                 toml_str(kata),
                 toml_str(&format!("../../katas/{kata}/src/lib.rs"))
             ),
-            LOOM_SYNC.replace("{up}", "../../.."),
+            loom_sync_dependency("../../.."),
         ),
     };
     format!(
@@ -215,10 +215,11 @@ fn kata_manifest(course: &Course, kata: &str, config: Config) -> String {
     )
 }
 
-/// The dependency on the facade's loom twin, from a directory `{up}` below the
-/// generated workspace's root.
-const LOOM_SYNC: &str =
-    "kata-sync = { path = \"{up}/loom/sync\", package = \"kata-sync-loom\", features = [\"loom\"] }";
+/// The dependency on the facade's loom twin, from a directory `up` (such as `../..`)
+/// below the generated workspace's root.
+fn loom_sync_dependency(up: &str) -> String {
+    format!("kata-sync = {{ path = \"{up}/loom/sync\", package = \"kata-sync-loom\", features = [\"loom\"] }}")
+}
 
 /// The manifest of a course crate's loom twin (`loom/<name>`), from the crate's own:
 /// another package name, the same library name and sources, and the facade's loom twin
@@ -243,7 +244,7 @@ fn loom_twin_manifest(crate_dir: &str, manifest: &str) -> Result<String, String>
             }
         }
         if section.ends_with("dependencies]") && trimmed.starts_with("kata-sync = ") {
-            out += &LOOM_SYNC.replace("{up}", "../..");
+            out += &loom_sync_dependency("../..");
             out.push('\n');
             continue;
         }
@@ -289,7 +290,7 @@ fn hidden_manifest(course: &Course, planned: &PlannedKata, config: Config) -> St
             "{}\n\
              kata-harness = {{ path = \"../../../loom/harness\", package = \"kata-harness-loom\" }}\n\
              kata-testkit = {{ path = \"../../../loom/testkit\", package = \"kata-testkit-loom\" }}\n",
-            LOOM_SYNC.replace("{up}", "../../..")
+            loom_sync_dependency("../../..")
         ),
     };
     // A loom suite file starts with `#![cfg(feature = "loom")]`: on in the loom twin.
@@ -338,7 +339,7 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
     fs::create_dir_all(dir).map_err(stage_err(dir))?;
     let loom = admitted
         .iter()
-        .any(|k| k.sources().is_some() && has_suites(k, Config::Loom));
+        .any(|k| k.sources().is_some() && staged_in(k, Config::Loom));
     write_if_changed(
         &dir.join("Cargo.toml"),
         workspace_manifest(&ws.label, loom).as_bytes(),
@@ -390,7 +391,7 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !wanted
                     .iter()
-                    .any(|(k, _)| k.id() == name && has_suites(k, config))
+                    .any(|(k, _)| k.id() == name && staged_in(k, config))
                 {
                     fs::remove_dir_all(entry.path()).map_err(stage_err(&entry.path()))?;
                 }
@@ -402,7 +403,7 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
         let kata_dir = mine.join("katas").join(id);
         write_sources(sources, &kata_dir).map_err(stage_err(&kata_dir))?;
         for config in [Config::Normal, Config::Loom] {
-            if !has_suites(kata, config) {
+            if !staged_in(kata, config) {
                 continue;
             }
             let (katas, hidden) = config.dirs();
@@ -423,10 +424,10 @@ pub fn stage(course: &Course, admitted: &[AdmittedKata], ws: &Workspace) -> Resu
     Ok(())
 }
 
-/// Whether `kata` has suites to build in `config`: the normal crate is always staged
-/// (its sources live there); loom suites are left out for a kata that bypasses the
-/// facade.
-fn has_suites(kata: &AdmittedKata, config: Config) -> bool {
+/// Whether `kata`'s crates of `config` are staged: the normal ones always (the kata's
+/// sources live there); the loom twins when it has loom suites and does not bypass the
+/// facade (then its loom suites are left out).
+fn staged_in(kata: &AdmittedKata, config: Config) -> bool {
     match config {
         Config::Normal => true,
         Config::Loom => {
@@ -566,7 +567,7 @@ fn build_round(
                 .filter(|s| Config::of(s) == config)
                 .map(|s| s.suite.name.as_str())
                 .collect();
-            if has_suites(kata, config) && !in_config.is_empty() {
+            if staged_in(kata, config) && !in_config.is_empty() {
                 crates.push((kata.id().to_string(), config));
                 suites.extend(in_config);
             }
@@ -831,7 +832,7 @@ fn build_config(
                     .trim_end();
                 let in_hidden = message["package_id"]
                     .as_str()
-                    .is_some_and(|p| p.contains("/hidden/") || p.contains("/hidden-loom/"));
+                    .is_some_and(|p| p.contains(&format!("/{}/", config.dirs().1)));
                 if let Some(entry) = result.katas.get_mut(&kata) {
                     entry.errors.entry(config).or_insert_with(|| {
                         if in_hidden {
