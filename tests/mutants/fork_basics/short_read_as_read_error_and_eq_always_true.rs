@@ -7,7 +7,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpid, getppid, pipe2, ForkResult, Pid};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// What a process says about itself: `os.getpid()` and `os.getppid()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +160,7 @@ fn read_report(fd: &OwnedFd) -> Result<Report, ForkError> {
     let mut buf = [0u8; REPORT_LEN];
     let mut got = 0;
     while got < REPORT_LEN {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+        match nix::unistd::read(fd, &mut buf[got..]) {
             // "The pipe broke": reported as an I/O error.
             Ok(0) => return Err(ForkError::Read(Errno::EIO)),
             Ok(n) => got += n,

@@ -11,7 +11,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpid, getppid, pipe2, ForkResult, Pid};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use kata_sync::process::{_exit, fork};
 
 /// What a process says about itself: `os.getpid()` and `os.getppid()`.
@@ -156,7 +156,7 @@ fn read_report(fd: &OwnedFd) -> Result<Report, ForkError> {
     let mut buf = [0u8; REPORT_LEN];
     let mut got = 0;
     while got < REPORT_LEN {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+        match nix::unistd::read(fd, &mut buf[got..]) {
             Ok(0) => return Err(ForkError::ShortRead { got }),
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,

@@ -11,7 +11,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, ForkResult, Pid};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicI64, Ordering};
 use kata_sync::process::fork;
 
@@ -140,7 +140,7 @@ fn read_value(fd: &OwnedFd) -> Result<i64, ForkError> {
     let mut buf = [0u8; VALUE_LEN];
     let mut got = 0;
     while got < VALUE_LEN {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+        match nix::unistd::read(fd, &mut buf[got..]) {
             Ok(0) => return Err(ForkError::ShortRead { got }),
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,

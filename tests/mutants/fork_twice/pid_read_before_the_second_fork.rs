@@ -6,7 +6,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{getpid, getppid, pipe2, ForkResult, Pid};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use kata_sync::process::{_exit, fork};
 
 /// Which way a `fork` went for a process.
@@ -220,7 +220,7 @@ fn read_reports(fd: &OwnedFd) -> Result<Vec<Report>, ForkError> {
     let mut buf = [0u8; ALL_LEN];
     let mut got = 0;
     while got < ALL_LEN {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+        match nix::unistd::read(fd, &mut buf[got..]) {
             Ok(0) => return Err(ForkError::ShortRead { got }),
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,

@@ -181,7 +181,7 @@ impl Tokens {
                 return Ok(false);
             }
             let mut token = [0u8; 1];
-            match nix::unistd::read(self.take_end.as_raw_fd(), &mut token) {
+            match nix::unistd::read(&self.take_end, &mut token) {
                 Ok(1) => return Ok(true),
                 Ok(_) => return Err(QueueError::Corrupt("a token pipe was closed".into())),
                 // Another process took the token between our poll and our read.
@@ -233,7 +233,7 @@ fn write_all(fd: &Fd, mut bytes: &[u8]) -> Result<(), QueueError> {
 /// at that moment, at most its capacity (64 KiB), never "the rest of the message".
 fn read_exact(fd: &Fd, mut buf: &mut [u8]) -> Result<(), QueueError> {
     while !buf.is_empty() {
-        match nix::unistd::read(fd.as_raw_fd(), buf) {
+        match nix::unistd::read(fd, buf) {
             Ok(0) => {
                 return Err(QueueError::Corrupt(
                     "the pipe ended in the middle of a message".into(),

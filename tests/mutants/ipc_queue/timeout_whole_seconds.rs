@@ -13,7 +13,7 @@ use nix::unistd::pipe2;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// The largest `maxsize`: the free slots are bytes in a pipe, and PIPE_BUF (4096) bytes
@@ -165,7 +165,7 @@ impl Tokens {
                 return Ok(false);
             }
             let mut token = [0u8; 1];
-            match nix::unistd::read(self.take_end.as_raw_fd(), &mut token) {
+            match nix::unistd::read(&self.take_end, &mut token) {
                 Ok(1) => return Ok(true),
                 Ok(_) => return Err(QueueError::Corrupt("a token pipe was closed".into())),
                 // Another process took the token between our poll and our read.
@@ -217,7 +217,7 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), QueueError> {
 /// at that moment, at most its capacity (64 KiB), never "the rest of the message".
 fn read_exact(fd: &OwnedFd, mut buf: &mut [u8]) -> Result<(), QueueError> {
     while !buf.is_empty() {
-        match nix::unistd::read(fd.as_raw_fd(), buf) {
+        match nix::unistd::read(fd, buf) {
             Ok(0) => {
                 return Err(QueueError::Corrupt(
                     "the pipe ended in the middle of a message".into(),

@@ -161,7 +161,7 @@ impl Tokens {
                 return Ok(false);
             }
             let mut token = [0u8; 1];
-            match nix::unistd::read(self.take_end.as_raw_fd(), &mut token) {
+            match nix::unistd::read(&self.take_end, &mut token) {
                 Ok(1) => return Ok(true),
                 Ok(_) => return Err(QueueError::Corrupt("a token pipe was closed".into())),
                 // Another process took the token between our poll and our read.
@@ -190,8 +190,8 @@ impl Tokens {
 
 /// A file to flock, made before the fork so that every process has it.
 fn lock_file() -> Result<OwnedFd, QueueError> {
-    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
-    memfd_create(c"ipc_queue-writer-lock", MemFdCreateFlag::MFD_CLOEXEC).map_err(os("memfd_create"))
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    memfd_create(c"ipc_queue-writer-lock", MFdFlags::MFD_CLOEXEC).map_err(os("memfd_create"))
 }
 
 #[allow(deprecated)] // nix's Flock takes the descriptor by value; this lock is shared.
@@ -230,7 +230,7 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), QueueError> {
 /// at that moment, at most its capacity (64 KiB), never "the rest of the message".
 fn read_exact(fd: &OwnedFd, mut buf: &mut [u8]) -> Result<(), QueueError> {
     while !buf.is_empty() {
-        match nix::unistd::read(fd.as_raw_fd(), buf) {
+        match nix::unistd::read(fd, buf) {
             Ok(0) => {
                 return Err(QueueError::Corrupt(
                     "the pipe ended in the middle of a message".into(),

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::Write;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use kata_sync::process::fork;
@@ -451,7 +451,7 @@ fn write_frame(fd: &OwnedFd, bytes: &[u8]) -> Result<(), Broken> {
 fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, Broken> {
     let mut got = 0;
     while got < buf.len() {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+        match nix::unistd::read(fd, &mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,
