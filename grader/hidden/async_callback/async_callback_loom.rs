@@ -13,6 +13,7 @@
 use async_callback::{Pool, PoolError};
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
+use kata_testkit::threads::panic_quietly;
 use kata_sync::thread::ThreadId;
 use kata_sync::{model, thread};
 use std::sync::{Arc, Mutex};
@@ -74,13 +75,9 @@ fn check_calls(log: &Log, caller: ThreadId, values: &[u32], when: &str) {
     );
 }
 
-/// The payload of the deliberate panics.
+/// The payload of the deliberate panics, raised with `panic_quietly` (no panic hook, so a
+/// correct pool's caught panics print nothing).
 const ON_PURPOSE: &str = "a hidden test panics on purpose";
-
-/// Panics without calling the panic hook, so a correct pool's caught panics print nothing.
-fn panic_quietly() -> ! {
-    std::panic::resume_unwind(Box::new(ON_PURPOSE))
-}
 
 /// `model`, but a deliberate panic that escapes the pool (and so ends the model) becomes
 /// a failure that says so.
@@ -231,7 +228,7 @@ hidden_test! {
                 pool.apply_async(
                     move || {
                         if thread::current().id() != caller {
-                            panic_quietly();
+                            panic_quietly(ON_PURPOSE);
                         }
                         (caller, 0)
                     },
@@ -285,7 +282,7 @@ hidden_test! {
                         if thread::current().id() == caller {
                             *on_caller.lock().unwrap() = true;
                         } else {
-                            panic_quietly();
+                            panic_quietly(ON_PURPOSE);
                         }
                     },
                 )

@@ -8,7 +8,7 @@
 use async_callback::{AsyncResult, Pool, PoolError};
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
-use kata_testkit::threads::{together, within, Gate, UntilAsleep};
+use kata_testkit::threads::{panic_quietly, together, within, Gate, UntilAsleep};
 use std::time::Duration;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -27,10 +27,9 @@ fn close_and_join(pool: &Pool) {
     assert_matches!(pool.join(), Ok(()), "join() after close()");
 }
 
-/// Panics without calling the panic hook: a correct pool catches these quietly.
-fn panic_quietly() -> ! {
-    std::panic::resume_unwind(Box::new("a hidden test panics on purpose"))
-}
+/// The payload of the deliberate panics, raised with `panic_quietly` (no panic hook): a
+/// correct pool catches these quietly.
+const ON_PURPOSE: &str = "a hidden test panics on purpose";
 
 const ON_CALLER: &str = "a callback ran on the thread that called apply_async: the callback \
     runs on the pool's side, on the worker that ran the job, right after the job (never \
@@ -191,7 +190,7 @@ hidden_test! {
                 pool.apply_async(
                     move || {
                         if job % 2 == 0 && thread::current().id() != caller {
-                            panic_quietly();
+                            panic_quietly(ON_PURPOSE);
                         }
                         job as u64
                     },
@@ -242,7 +241,7 @@ hidden_test! {
                     move |v: &u64| {
                         calls.record(job, *v, caller);
                         if job % 2 == 0 && thread::current().id() != caller {
-                            panic_quietly();
+                            panic_quietly(ON_PURPOSE);
                         }
                     },
                 )

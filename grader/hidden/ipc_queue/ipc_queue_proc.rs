@@ -14,6 +14,9 @@
 
 use ipc_queue::{IpcQueue, QueueError, MAXSIZE_LIMIT};
 use kata_harness::hidden_test;
+// Every test starts with `setup()`: children are reaped by the test, not by an inherited
+// `SIGCHLD = SIG_IGN`.
+use kata_testkit::proc::setup;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
@@ -29,13 +32,6 @@ use std::time::Duration;
 /// test acts. (Whole seconds: a timeout read with `subsec_millis()` would be 0.)
 const HOUR: Duration = Duration::from_secs(3600);
 const MS_50: Duration = Duration::from_millis(50);
-
-/// Every test starts here: children must be reaped by the test, not by an inherited
-/// `SIGCHLD = SIG_IGN`.
-fn setup() {
-    // SAFETY: restoring the default action of SIGCHLD installs no handler.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-}
 
 /// Writes all of `bytes` to `fd` with write(2).
 fn raw_write(fd: RawFd, mut bytes: &[u8]) -> bool {

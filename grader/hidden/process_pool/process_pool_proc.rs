@@ -15,6 +15,7 @@
 //! test leaves no process behind.
 
 use kata_harness::hidden_test;
+use kata_testkit::proc::{self, children_of, my_pid, proc_state, still_ours};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag};
@@ -27,11 +28,6 @@ use std::sync::OnceLock;
 
 /// Exit status of a worker that came back into the test and was sent away.
 const STRAY_STATUS: i32 = 86;
-
-fn my_pid() -> i32 {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
-}
 
 /// The test's own pid, set by [`setup`]: jobs compare it with theirs.
 static TEST_PID: AtomicI32 = AtomicI32::new(0);
@@ -163,34 +159,6 @@ fn job(x: u64) -> (i32, u64) {
 
 type JobPool = Pool<u64, (i32, u64)>;
 
-/// State and parent of `pid` from /proc, if such a process exists.
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Pids and states of the processes whose parent is `parent`.
-fn children_of(parent: i32) -> Vec<(i32, char)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        if let Some((state, ppid)) = proc_state(pid) {
-            if ppid == parent {
-                found.push((pid, state));
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 /// Blocks until child `pid` has ended, without reaping it.
 fn wait_until_ended(pid: i32) {
     loop {
@@ -204,29 +172,13 @@ fn wait_until_ended(pid: i32) {
     }
 }
 
-/// Whether `pid` is still this process's to reap (running or a zombie). Reaps nothing.
-fn still_ours(pid: i32) -> bool {
-    loop {
-        match waitid(
-            Id::Pid(Pid::from_raw(pid)),
-            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
-        ) {
-            Err(Errno::EINTR) => continue,
-            Err(_) => return false,
-            Ok(_) => return true,
-        }
-    }
-}
-
 /// One test's bookkeeping: see the module's doc.
 struct Test {
     me: i32,
 }
 
 fn setup() -> Test {
-    // SAFETY: restoring the default action of SIGCHLD installs no handler: children
-    // must be reaped by hand, not by an inherited SIGCHLD = SIG_IGN.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    proc::setup(); // SIGCHLD to its default: children are reaped by hand
     page(); // mapped before the first fork, so that every worker shares it
     TEST_PID.store(my_pid(), Ordering::SeqCst);
     Test { me: my_pid() }

@@ -13,6 +13,7 @@
 //! left while it was still running.
 
 use kata_harness::hidden_test;
+use kata_testkit::threads::panic_quietly;
 use sing_dance::{dance, run_both, sing};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -68,12 +69,6 @@ fn partners() -> (Partner, Partner) {
 const ONE_AFTER_THE_OTHER: &str = "a task waited 5 s at the meeting point and its partner \
     never came: run_both ran the tasks one after the other (or waited for the first before \
     starting the second), not at the same time. Start both threads before joining either";
-
-/// Panics with `message` without calling the panic hook: a correct run_both hands this
-/// payload on untouched.
-fn panic_quietly(message: &str) -> ! {
-    std::panic::resume_unwind(Box::new(message.to_string()))
-}
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
@@ -388,7 +383,9 @@ fn check_waits_for_the_survivor(a_panics: bool) {
     let panics = |panicked_on: Arc<AtomicI32>| {
         move |message: &'static str| -> ! {
             panicked_on.store(kata_sync::hang::tid(), Ordering::SeqCst);
-            panic_quietly(message)
+            // A String payload, raised without the panic hook: a correct run_both hands
+            // it on untouched.
+            panic_quietly(message.to_string())
         }
     };
     let (a_panics_now, b_panics_now) = (panics(Arc::clone(&panicked_on)), panics(panicked_on));

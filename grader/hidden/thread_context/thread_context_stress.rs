@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use kata_sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Barrier};
 use kata_sync::thread::JoinHandle;
-use kata_testkit::threads::panic_message;
+use kata_testkit::threads::{panic_message, panic_quietly};
 use thread_context::{current, process_student, process_thread, with_context, Context};
 
 /// Three calls deep, and none of them is given the student: the current student's name
@@ -30,10 +30,9 @@ fn student(name: &str) -> Option<String> {
     Some(name.to_string())
 }
 
-/// Panics without calling the panic hook, so the test's own verdict is the one reported.
-fn panic_quietly() -> ! {
-    std::panic::resume_unwind(Box::new("a job panics on purpose"))
-}
+/// The payload of the jobs' deliberate panics, raised with `panic_quietly` (no panic hook),
+/// so the test's own verdict is the one reported.
+const ON_PURPOSE: &str = "a job panics on purpose";
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -278,7 +277,7 @@ hidden_test! {
     /// and an inner with_context that panics gives the outer context back.
     fn a_panic_still_restores_the_context() {
         let worker = Worker::new();
-        let panicked = worker.run(|| with_context(Context::new("Alice"), || panic_quietly()));
+        let panicked = worker.run(|| with_context(Context::new("Alice"), || panic_quietly(ON_PURPOSE)));
         assert!(panicked.is_none(), "the job panicked on purpose");
         let next = worker.run(school).expect("the job does not panic");
         assert_eq!(
@@ -292,7 +291,7 @@ hidden_test! {
         let outer = worker
             .run(|| {
                 with_context(Context::new("Alice"), || {
-                    let caught = catch_unwind(|| with_context(Context::new("Bob"), || panic_quietly()));
+                    let caught = catch_unwind(|| with_context(Context::new("Bob"), || panic_quietly(ON_PURPOSE)));
                     assert!(caught.is_err(), "the inner call panicked on purpose");
                     school()
                 })

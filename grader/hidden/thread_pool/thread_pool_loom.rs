@@ -11,6 +11,7 @@
 
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
+use kata_testkit::threads::panic_quietly;
 use kata_sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kata_sync::{model, thread};
 use std::sync::Arc;
@@ -21,13 +22,9 @@ fn on_worker(caller: &thread::Thread) -> bool {
     thread::current().id() != caller.id()
 }
 
-/// The payload of the jobs' deliberate panics.
+/// The payload of the jobs' deliberate panics, raised with `panic_quietly` (no panic hook,
+/// so a correct pool's caught panics print nothing).
 const JOB_PANIC: &str = "a hidden test's job panics on purpose";
-
-/// Panics without calling the panic hook, so a correct pool's caught panics print nothing.
-fn panic_quietly() -> ! {
-    std::panic::resume_unwind(Box::new(JOB_PANIC))
-}
 
 /// `model`, but a job's deliberate panic that escapes the pool (and so ends the model)
 /// becomes a failure that says so.
@@ -278,7 +275,7 @@ hidden_test! {
             let caller = thread::current();
             match pool.apply(move || {
                 if on_worker(&caller) {
-                    panic_quietly();
+                    panic_quietly(JOB_PANIC);
                 }
             }) {
                 Err(PoolError::JobPanicked) => {}
@@ -308,7 +305,7 @@ hidden_test! {
             assert_matches!(
                 pool.execute(move || {
                     if on_worker(&caller) {
-                        panic_quietly();
+                        panic_quietly(JOB_PANIC);
                     }
                 }),
                 Ok(()),

@@ -6,7 +6,7 @@
 
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
-use kata_testkit::threads::{together, within, Gate, UntilAsleep};
+use kata_testkit::threads::{panic_quietly, together, within, Gate, UntilAsleep};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -19,10 +19,9 @@ fn on_worker(caller: ThreadId) -> bool {
     thread::current().id() != caller
 }
 
-/// Panics without calling the panic hook: a correct pool catches these quietly.
-fn panic_quietly() -> ! {
-    std::panic::resume_unwind(Box::new("a hidden test's job panics on purpose"))
-}
+/// The payload of the jobs' deliberate panics, raised with `panic_quietly` (no panic hook):
+/// a correct pool catches these quietly.
+const JOB_PANIC: &str = "a hidden test's job panics on purpose";
 
 fn pool(workers: usize) -> ThreadPool {
     match ThreadPool::new(workers) {
@@ -155,7 +154,7 @@ hidden_test! {
                 if on_worker(caller) {
                     // Watch this worker: its thread-locals are destroyed when it exits.
                     EXIT_WATCH.with(|_| {});
-                    panic_quietly();
+                    panic_quietly(JOB_PANIC);
                 }
             });
             match outcome {
@@ -476,7 +475,7 @@ hidden_test! {
             assert_matches!(
                 pool.execute(move || {
                     if on_worker(caller) {
-                        panic_quietly();
+                        panic_quietly(JOB_PANIC);
                     }
                 }),
                 Ok(()),

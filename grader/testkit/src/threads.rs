@@ -28,8 +28,9 @@
 //!   are asleep in the facade's waits, so that a lost wake-up is lost on every run;
 //! - [`within`]`(limit, f)`: runs `f` on a helper thread, `None` if it has not returned
 //!   within a generous `limit` (a hang turned into a message, never a speed test);
-//! - [`panic_quietly`]`(message)`: panics with a `&'static str` payload without running the
-//!   panic hook (for jobs that panic on purpose: nothing is printed);
+//! - [`panic_quietly`]`(message)`: panics with `message` as the payload (a `&'static str`
+//!   for a literal, a `String` if given one) without running the panic hook (for jobs
+//!   that panic on purpose: nothing is printed);
 //! - [`panic_message`]`(payload)`: the text of a panic payload (`&str` or `String`);
 //! - [`assert_matches!`](crate::assert_matches)`(value, pattern, message…)`: `assert_eq!` for
 //!   a kata's own types, which compares by pattern (never through the kata's `PartialEq`,
@@ -306,9 +307,11 @@ where
     }
 }
 
-/// Panics with `message` (a `&'static str` payload) without running the panic hook, so
-/// that a job that panics on purpose prints nothing.
-pub fn panic_quietly(message: &'static str) -> ! {
+/// Panics with `message` as the payload, of `message`'s own type (a `&'static str` for a
+/// literal, a `String` for a `String`), without running the panic hook, so that a job that
+/// panics on purpose prints nothing. (A `Box<dyn Any + Send>` would be boxed once more:
+/// hand one on with `std::panic::resume_unwind` instead.)
+pub fn panic_quietly<M: Any + Send>(message: M) -> ! {
     resume_unwind(Box::new(message))
 }
 
@@ -510,6 +513,19 @@ mod tests {
         });
         let payload = caught.expect_err("a thread panicked");
         assert_eq!(panic_message(payload.as_ref()), "thread 1 fails");
+    }
+
+    #[test]
+    fn panic_quietly_keeps_the_payload_type() {
+        let caught = catch_unwind(|| panic_quietly("a literal"));
+        let payload = caught.expect_err("panic_quietly panics");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"a literal"));
+        let caught = catch_unwind(|| panic_quietly(String::from("a String")));
+        let payload = caught.expect_err("panic_quietly panics");
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("a String")
+        );
     }
 
     #[test]
