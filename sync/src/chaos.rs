@@ -1,6 +1,7 @@
 //! Chaos for stress tests on real threads: once a test calls [`enable`], the facade's
 //! atomics now and then give up the processor, or dawdle, just before an operation, and
-//! so does a thread that has just taken a facade lock (while it holds it).
+//! so does a thread that has just taken a facade lock or is about to wait on a facade
+//! condition variable (while it holds the lock).
 //!
 //! A race needs a thread to be paused between two steps of its own (a load and the store
 //! after it, a check and the act). Left to the scheduler, that pause is rare: a stress
@@ -33,9 +34,10 @@ pub const SPIN_ONE_IN: u32 = 16;
 pub const SLEEP_ONE_IN: u32 = 4096;
 /// See [`SLEEP_ONE_IN`].
 pub const SLEEP: std::time::Duration = std::time::Duration::from_micros(20);
-/// About one in this many sleeps of a thread that has just taken a facade lock: a lock
-/// held across a sleep is what shows code that gives up on a busy lock (`try_lock`) and
-/// answers something else instead.
+/// About one in this many sleeps of a thread that has just taken a facade lock, or is about
+/// to wait on a condition variable: a lock held across a sleep is what shows code that
+/// gives up on a busy lock (`try_lock`) and answers something else instead, and a waiter
+/// that dawdles is what shows a wake-up sent before it waits.
 pub const HOLDER_SLEEPS_ONE_IN: u32 = 256;
 
 #[cfg(not(feature = "loom"))]
@@ -64,7 +66,8 @@ pub(crate) fn step() {
     }
 }
 
-/// Called by a thread that has just taken a facade lock, while it holds it: like [`step`],
+/// Called by a thread that has just taken a facade lock, or is about to wait on a facade
+/// condition variable, while it holds the lock: like [`step`],
 /// but sleeps more often ([`HOLDER_SLEEPS_ONE_IN`]), so that other threads find the lock
 /// busy as they would if its holder had been preempted.
 #[cfg(not(feature = "loom"))]

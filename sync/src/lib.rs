@@ -450,6 +450,11 @@ impl Condvar {
     /// lock again before returning. Always wait in a loop that re-checks the condition.
     #[track_caller]
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        // Under chaos a thread about to wait may dawdle first, holding the lock, as a
+        // preempted one would: code that checked its condition outside the lock, or
+        // notifies without it, loses the wake-up then.
+        #[cfg(not(feature = "loom"))]
+        chaos::step_holding_lock();
         #[cfg(not(feature = "loom"))]
         hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
         #[cfg(feature = "loom")]
@@ -475,6 +480,9 @@ impl Condvar {
         timeout: std::time::Duration,
     ) -> WaitTimeoutResult {
         // A timeout longer than any test lives is none, as far as the hang watch knows.
+        // Under chaos the waiter may dawdle first, as in `wait`.
+        #[cfg(not(feature = "loom"))]
+        chaos::step_holding_lock();
         #[cfg(not(feature = "loom"))]
         return WaitTimeoutResult {
             timed_out: if timeout >= hang::LONG_WAIT {

@@ -1,6 +1,13 @@
 //! Hidden stress suite of kata `ordered_tasks`: real threads, far more rounds and runs than
-//! loom's small models reach. A thread that sleeps through its turn hangs the run; the
-//! grader's time limit turns that into a failure.
+//! loom's small models reach. A thread that sleeps through its turn hangs the run, and the
+//! facade reports the hang (every thread asleep on its condition variables).
+//!
+//! Both tests turn on the facade's chaos first (`kata_sync::chaos`): a thread that has
+//! just taken a facade lock now and then naps while it holds it, and atomics now and then
+//! yield before a step. A lost wake-up needs a thread paused between its check of the turn
+//! and its wait, which the nap makes likely on any machine and with any lock library
+//! underneath (under parking_lot 0.13 without chaos, the mutant that checks an atomic turn
+//! outside the lock was caught in 2 runs of 8).
 
 use kata_harness::hidden_test;
 use ordered_tasks::run_in_order;
@@ -89,16 +96,19 @@ fn check(run: &str, rounds: usize, log: &Log) {
 }
 
 hidden_test! {
-    /// Zero rounds make no call; then 1000 rounds: 3000 calls in turn, each number from
-    /// its own thread.
-    fn thousand_rounds_take_turns() {
+    /// Zero rounds make no call; then 5000 rounds: 15 000 calls in turn, each number from
+    /// its own thread. (At 1000 rounds, the mutant that checks an atomic turn outside the
+    /// lock lost its wake-up in 17 runs of 20 under chaos; 5000 rounds take the solution
+    /// a quarter of a second.)
+    fn five_thousand_rounds_take_turns() {
+        kata_sync::chaos::enable();
         let none = record(0);
         assert!(
             none.calls.is_empty() && none.returned == 0,
             "run_in_order(0, step) called step {} times: zero rounds make no call",
             none.calls.len()
         );
-        check("1000 rounds", 1000, &record(1000));
+        check("5000 rounds", 5000, &record(5000));
     }
 }
 
@@ -106,6 +116,7 @@ hidden_test! {
     /// 4 callers side by side, each starting 250 runs of 3 rounds: every run starts its
     /// threads afresh, so every start-up order gets tried, and each run must be in turn.
     fn thousand_short_runs_side_by_side() {
+        kata_sync::chaos::enable();
         let callers: Vec<_> = (0..4)
             .map(|caller| {
                 kata_sync::thread::spawn(move || {

@@ -1,5 +1,5 @@
 //! Mutant: the turn is checked with `if` instead of `while`: a thread woken by notify_all takes its step even when the turn went to another thread.
-//! expect-fail: ordered_tasks_loom::one_round_runs_1_2_3, ordered_tasks_loom::turn_wraps_from_3_back_to_1, ordered_tasks_loom::each_number_keeps_its_own_thread, ordered_tasks_stress::thousand_rounds_take_turns, ordered_tasks_stress::thousand_short_runs_side_by_side
+//! expect-fail: ordered_tasks_loom::one_round_runs_1_2_3, ordered_tasks_loom::turn_wraps_from_3_back_to_1, ordered_tasks_loom::each_number_keeps_its_own_thread, ordered_tasks_stress::five_thousand_rounds_take_turns, ordered_tasks_stress::thousand_short_runs_side_by_side
 
 use kata_sync::{thread, Arc, Condvar, Mutex};
 

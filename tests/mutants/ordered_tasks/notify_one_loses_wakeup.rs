@@ -1,5 +1,5 @@
 //! Mutant: all three threads sleep on one condvar, and the turn is passed with `notify_one`: it can wake the wrong thread, which goes back to sleep, and the right one is never woken (a lost wake-up).
-//! expect-fail: ordered_tasks_loom::one_round_runs_1_2_3, ordered_tasks_loom::turn_wraps_from_3_back_to_1, ordered_tasks_loom::each_number_keeps_its_own_thread, ordered_tasks_stress::thousand_rounds_take_turns, ordered_tasks_stress::thousand_short_runs_side_by_side
+//! expect-fail: ordered_tasks_loom::one_round_runs_1_2_3, ordered_tasks_loom::turn_wraps_from_3_back_to_1, ordered_tasks_loom::each_number_keeps_its_own_thread, ordered_tasks_stress::five_thousand_rounds_take_turns, ordered_tasks_stress::thousand_short_runs_side_by_side
 
 use kata_sync::{thread, Arc, Condvar, Mutex};
 
