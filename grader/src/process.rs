@@ -275,7 +275,7 @@ pub const RUN_MARKER_VAR: &str = "KATA_GRADER_RUN";
 /// Runs one of the grader's own tools (cargo): a process group, a wall-clock limit and an
 /// output cap, and nothing else.
 pub fn run_trusted(command: Command, limits: &Limits, marker: &str) -> Result<Outcome, RunError> {
-    run_observed(command, limits, marker, None, None)
+    run_observed(command, limits, marker, None, None, None)
 }
 
 /// What sees a process's stdout as it comes (a build's progress), besides the capture.
@@ -288,7 +288,7 @@ pub fn run_trusted_observed(
     marker: &str,
     observer: Observer,
 ) -> Result<Outcome, RunError> {
-    run_observed(command, limits, marker, None, Some(observer))
+    run_observed(command, limits, marker, None, Some(observer), None)
 }
 
 /// Runs `command` in a new process group under `limits`, walled in as `walled` says (its
@@ -299,7 +299,27 @@ pub fn run(
     marker: &str,
     walled: Option<&Walled>,
 ) -> Result<Outcome, RunError> {
-    run_observed(command, limits, marker, walled, None)
+    run_observed(command, limits, marker, walled, None, None)
+}
+
+/// How often a [`Pulse`] hears of a run.
+pub const PULSE_EVERY: Duration = Duration::from_millis(250);
+
+/// What hears, every [`PULSE_EVERY`] while a run goes on, how much CPU time its process
+/// group has used so far and how long it has run: the run stage uses it to tell a test that
+/// sleeps from one that computes, for tests it has no timings of. It returns whether it
+/// wants to hear again.
+pub type Pulse<'a> = &'a mut dyn FnMut(Duration, Duration) -> bool;
+
+/// [`run`], with `pulse` told of the run's progress.
+pub fn run_with_pulse(
+    command: Command,
+    limits: &Limits,
+    marker: &str,
+    walled: Option<&Walled>,
+    pulse: Pulse,
+) -> Result<Outcome, RunError> {
+    run_observed(command, limits, marker, walled, None, Some(pulse))
 }
 
 fn run_observed(
@@ -308,6 +328,7 @@ fn run_observed(
     marker: &str,
     walled: Option<&Walled>,
     observer: Option<Observer>,
+    mut pulse: Option<Pulse>,
 ) -> Result<Outcome, RunError> {
     let reaper = reaper();
     command
@@ -425,7 +446,24 @@ fn run_observed(
     let status_thread = status_reader.map(|r| capture(r, 64, None));
 
     let deadline = start + limits.wall;
-    let (mut exit, cpu) = match reaper.wait(pid, Some(deadline)) {
+    let ended = loop {
+        let until = match pulse {
+            Some(_) => (Instant::now() + PULSE_EVERY).min(deadline),
+            None => deadline,
+        };
+        match reaper.wait(pid, Some(until)) {
+            Some(ended) => break Some(ended),
+            None if until >= deadline => break None,
+            None => {
+                if let Some(hear) = pulse.as_mut() {
+                    if !hear(group_cpu(pid), start.elapsed()) {
+                        pulse = None;
+                    }
+                }
+            }
+        }
+    };
+    let (mut exit, cpu) = match ended {
         Some((status, cpu)) => (decode(status), cpu),
         None => {
             kill_group(pid);
@@ -616,10 +654,24 @@ fn count_group(pgid: i32) -> usize {
     processes().filter(|p| p.pgid == pgid).count()
 }
 
+/// The CPU time the live processes of group `pgid` have used, with that of the children
+/// they have reaped (a test's threads count in their process's).
+fn group_cpu(pgid: i32) -> Duration {
+    // SAFETY: a getter.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks: u64 = processes()
+        .filter(|p| p.pgid == pgid)
+        .map(|p| p.cpu_ticks)
+        .sum();
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
 struct ProcInfo {
     pid: i32,
     ppid: i32,
     pgid: i32,
+    /// utime + stime + cutime + cstime, in clock ticks.
+    cpu_ticks: u64,
 }
 
 /// The processes of this machine, from /proc.
@@ -640,7 +692,19 @@ fn processes() -> impl Iterator<Item = ProcInfo> {
             }
             let ppid = fields.next()?.parse().ok()?;
             let pgid = fields.next()?.parse().ok()?;
-            Some(ProcInfo { pid, ppid, pgid })
+            // After pgrp: session, tty_nr, tpgid, flags, minflt, cminflt, majflt, cmajflt,
+            // then utime, stime, cutime, cstime (proc(5)).
+            let cpu_ticks = fields
+                .skip(8)
+                .take(4)
+                .filter_map(|f| f.parse::<u64>().ok())
+                .sum();
+            Some(ProcInfo {
+                pid,
+                ppid,
+                pgid,
+                cpu_ticks,
+            })
         })
 }
 

@@ -4,7 +4,8 @@
 //! Tests whose kata was missing, refused or did not compile get their verdict without
 //! running. The others run `jobs` at a time (one at a time when the tests cannot get
 //! namespaces of their own, so that no test can reach another), the longest first and
-//! with tests that mostly sleep beside them, as the last run measured (see `Lanes`); each
+//! with tests that mostly sleep beside them, as the last run measured (see `Lanes`) or,
+//! for a test with no timings yet, as it shows while it runs (`process::Pulse`); each
 //! run gets a fresh key for its proof channel, a fresh scratch directory and the suite's
 //! limits. A fault of the grader itself (a wall that could not be raised, no randomness)
 //! stops the whole run: no verdict is made up for it.
@@ -51,6 +52,11 @@ pub struct RunOptions {
     /// Where what each test took is kept from one run to the next, to order the next run
     /// (see [`execute`]); none: plan order.
     pub history: Option<PathBuf>,
+    /// What each hidden test took for the reference solutions (`grader/hidden/timings.json`,
+    /// written by `scripts/timings-prior.sh`): how a test that `history` does not know yet
+    /// is ordered (a cold grade; a class graded in CI, where every grade is cold). Without
+    /// it such a test counts as long and computing.
+    pub prior: Option<PathBuf>,
     /// Show a bar of tests done on stderr, when it is a terminal.
     pub progress: bool,
     pub lang: crate::lang::Lang,
@@ -243,7 +249,8 @@ fn save_history(path: Option<&PathBuf>, mut history: History, jobs: &[RunJob], r
 /// The order and the lanes of a run, from what each test took last time: longest first,
 /// so that no long test starts last and keeps the others waiting; a test never seen
 /// before counts as long. Tests that mostly sleep get lanes of their own beside the
-/// `jobs` lanes of those that compute. Only the wall-clock time of the whole run depends
+/// `jobs` lanes of those that compute; a test started in a computing lane that shows it
+/// sleeps (a cold run has no timings) gives its lane up while it runs. Only the wall-clock time of the whole run depends
 /// on this: no verdict does (each test is written to hold on a crowded machine; see
 /// scripts/determinism-under-load.sh).
 struct Lanes {
@@ -258,10 +265,15 @@ struct Lanes {
 }
 
 impl Lanes {
-    fn new(jobs: &[RunJob], history: &History, computing_max: usize) -> Lanes {
+    /// `history` is what each test took in this submission's last run, `prior` what it
+    /// took for the reference solutions (used for tests `history` does not know).
+    fn new(jobs: &[RunJob], history: &History, prior: &History, computing_max: usize) -> Lanes {
         let took: Vec<Option<Took>> = jobs
             .iter()
-            .map(|job| history.get(&history_key(job)).copied())
+            .map(|job| {
+                let key = history_key(job);
+                history.get(&key).or_else(|| prior.get(&key)).copied()
+            })
             .collect();
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         // Stable: tests never seen, then equals, keep plan order.
@@ -317,7 +329,8 @@ pub fn execute(
         (1, 1)
     };
     let history = load_history(options.history.as_ref());
-    let lanes = Mutex::new(Lanes::new(jobs, &history, computing_max));
+    let prior = load_history(options.prior.as_ref());
+    let lanes = Mutex::new(Lanes::new(jobs, &history, &prior, computing_max));
     let lane_freed = std::sync::Condvar::new();
     let done = Mutex::new(&mut results);
     let bar = crate::progress::wanted(options.progress && !jobs.is_empty())
@@ -343,10 +356,29 @@ pub fn execute(
                 if let Some(bar) = &bar {
                     bar.started(&name);
                 }
+                // A test in a computing lane that turns out to sleep (it has no timings yet,
+                // or it sleeps now where it computed last time) gives its lane up, so that
+                // the next computing test starts beside it at once.
+                let released = std::cell::Cell::new(false);
+                let mut give_up_lane_if_asleep = |cpu: Duration, wall: Duration| {
+                    let took = Took {
+                        wall_ms: wall.as_millis() as u64,
+                        cpu_ms: cpu.as_millis() as u64,
+                    };
+                    if !took.sleeps() {
+                        return true;
+                    }
+                    lanes.lock().unwrap().computing_now -= 1;
+                    lane_freed.notify_all();
+                    released.set(true);
+                    false
+                };
+                let pulse: Option<process::Pulse> =
+                    (computing && workers > 1).then_some(&mut give_up_lane_if_asleep);
                 // A panic here is the grader's own fault: it stops the run like any other,
                 // and never leaves a lane taken (the other workers would wait for it).
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_one(job, protections, options)
+                    run_one(job, protections, options, pulse)
                 }))
                 .unwrap_or_else(|_| Err("the grader panicked while running this test".into()));
                 if let Some(bar) = &bar {
@@ -356,7 +388,7 @@ pub fn execute(
                     process::sweep_orphans(None);
                 }
                 let mut free = lanes.lock().unwrap();
-                if computing {
+                if computing && !released.get() {
                     free.computing_now -= 1;
                 }
                 lane_freed.notify_all();
@@ -392,10 +424,12 @@ pub fn execute(
 }
 
 /// Runs one test; `Err` is a fault of the grader's, never the test's.
+/// `pulse`, if any, hears how much CPU time the test uses while it runs.
 fn run_one(
     job: &RunJob,
     protections: &Protections,
     options: &RunOptions,
+    pulse: Option<process::Pulse>,
 ) -> Result<TestRun, String> {
     let dir = options
         .scratch
@@ -470,7 +504,10 @@ fn run_one(
             var: kata_harness::PROOF_FDS_VAR,
         }),
     };
-    let outcome = process::run(cmd, &limits, &marker, Some(&walled));
+    let outcome = match pulse {
+        Some(pulse) => process::run_with_pulse(cmd, &limits, &marker, Some(&walled), pulse),
+        None => process::run(cmd, &limits, &marker, Some(&walled)),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     let (status, message, duration, cpu) = match outcome {
         Err(RunError::Exec(e)) => (
@@ -557,7 +594,7 @@ mod tests {
             ("long", 5000, 4900),
             ("middle", 900, 800),
         ]);
-        let mut lanes = Lanes::new(&jobs, &history, 4);
+        let mut lanes = Lanes::new(&jobs, &history, &History::new(), 4);
         let (started, then) = start_all(&mut lanes);
         assert_eq!(started, vec![(1, true), (2, true), (3, true), (0, true)]);
         assert_eq!(then, None, "nothing left to start");
@@ -574,7 +611,7 @@ mod tests {
             // Too short to be worth a lane of its own.
             ("tiny_nap", 100, 1),
         ]);
-        let mut lanes = Lanes::new(&jobs, &history, 2);
+        let mut lanes = Lanes::new(&jobs, &history, &History::new(), 2);
         let (started, then) = start_all(&mut lanes);
         assert_eq!(started, vec![(0, true), (1, true), (3, false)]);
         assert_eq!(then, Some(None), "c and tiny_nap wait for a computing lane");
@@ -586,9 +623,30 @@ mod tests {
     }
 
     #[test]
+    fn the_prior_orders_what_the_history_does_not_know() {
+        let jobs: Vec<RunJob> = ["seen", "nap", "long", "new"].map(job).into();
+        // The reference solutions': `seen` was long, `nap` sleeps, `long` computes.
+        let prior = history(&[
+            ("seen", 9000, 9000),
+            ("nap", 4000, 40),
+            ("long", 2000, 1900),
+        ]);
+        // This submission's own run: `seen` was quick.
+        let history = history(&[("seen", 10, 10)]);
+        let mut lanes = Lanes::new(&jobs, &history, &prior, 2);
+        let (started, then) = start_all(&mut lanes);
+        assert_eq!(
+            started,
+            vec![(3, true), (2, true), (1, false)],
+            "the unknown test first, then the prior's long one; its sleeper beside them"
+        );
+        assert_eq!(then, Some(None), "`seen`, quick by its own history, waits");
+    }
+
+    #[test]
     fn without_a_history_the_plan_order_stands_and_a_fault_stops_it() {
         let jobs: Vec<RunJob> = ["a", "b", "c"].map(job).into();
-        let mut lanes = Lanes::new(&jobs, &History::new(), 1);
+        let mut lanes = Lanes::new(&jobs, &History::new(), &History::new(), 1);
         assert_eq!(lanes.next(), Some(Some((0, true))));
         assert_eq!(lanes.next(), Some(None));
         lanes.fault = Some(GraderFault {
