@@ -295,6 +295,8 @@ pub fn prepare(
             // What each test of this submission took last time: the next run starts the
             // longest first (see `run::execute`).
             history: Some(dir.join("timings.json")),
+            // And what each took for the reference solutions, for tests it has not run.
+            prior: Some(course.hidden_dir().join("timings.json")),
             progress: options.progress,
             lang: options.lang,
         },

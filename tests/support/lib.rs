@@ -371,6 +371,7 @@ pub fn run_schedule_here() {
             hide: std::iter::once(dir.clone()).chain(plan.hide).collect(),
             // Plan order: no timings of an earlier run to go by.
             history: None,
+            prior: None,
             progress: false,
             lang: grader::lang::Lang::En,
         };
