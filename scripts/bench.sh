@@ -17,8 +17,9 @@
 #      build costs without the grader (compare with 1);
 #   7. then, because cold builds on this machine vary by a fifth from one run to the next,
 #      the pair again back to back: the plain build into an empty target directory, and
-#      right after it the cold grade with target/grader removed (no timings to order the
-#      run by), with their ratio.
+#      right after it the cold grade with target/grader removed (no timings of its own to
+#      order the run by: only the reference solutions', grader/hidden/timings.json), with
+#      their ratio.
 #   usage: scripts/bench.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
