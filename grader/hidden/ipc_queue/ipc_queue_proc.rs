@@ -17,119 +17,23 @@ use kata_harness::hidden_test;
 // Every test starts with `setup()`: children are reaped by the test, not by an inherited
 // `SIGCHLD = SIG_IGN`.
 use kata_testkit::proc::setup;
+// Raw I/O safe in a forked child, the test's own children, and this process's descriptors.
+use kata_testkit::proc::{
+    new_fds, open_fds, proc_state, raw_write, read_byte, read_to_end, Children,
+};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, pipe, ForkResult, Pid};
+use nix::unistd::pipe;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 /// A timeout far longer than any test: a call given it must still be waiting when the
 /// test acts. (Whole seconds: a timeout read with `subsec_millis()` would be 0.)
 const HOUR: Duration = Duration::from_secs(3600);
 const MS_50: Duration = Duration::from_millis(50);
-
-/// Writes all of `bytes` to `fd` with write(2).
-fn raw_write(fd: RawFd, mut bytes: &[u8]) -> bool {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is valid for `bytes.len()` bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
-/// Reads one byte from a blocking descriptor; None at the end of the pipe.
-fn read_byte(fd: RawFd) -> Option<u8> {
-    let mut byte = [0u8; 1];
-    loop {
-        // SAFETY: one byte into a valid one-byte buffer.
-        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
-        if n == 1 {
-            return Some(byte[0]);
-        }
-        if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        }
-        return None;
-    }
-}
-
-/// Reads `fd` to its end.
-fn read_to_end(fd: OwnedFd) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    File::from(fd)
-        .read_to_end(&mut bytes)
-        .expect("the test could not read its own pipe");
-    bytes
-}
-
-/// The children of one test. Dropping it (also while a failed test unwinds) kills and
-/// reaps every child not yet waited for.
-struct Children {
-    pids: Vec<Pid>,
-}
-
-impl Children {
-    fn new() -> Children {
-        Children { pids: Vec::new() }
-    }
-
-    /// Forks a child that runs `body` and exits with the code it returns. It never
-    /// returns into the test.
-    fn spawn(&mut self, body: impl FnOnce() -> i32) -> Pid {
-        // SAFETY: the child runs `body` and leaves with _exit.
-        match unsafe { fork() }.expect("the test could not fork") {
-            ForkResult::Child => {
-                let code =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(99);
-                // SAFETY: ends the child at once: none of the test's code runs in it.
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => {
-                self.pids.push(child);
-                child
-            }
-        }
-    }
-
-    /// Waits for `pid` to end; its exit code, or None if a signal ended it.
-    fn wait(&mut self, pid: Pid) -> Option<i32> {
-        self.pids.retain(|p| *p != pid);
-        loop {
-            match waitpid(pid, None) {
-                Ok(WaitStatus::Exited(_, code)) => return Some(code),
-                Ok(WaitStatus::Signaled(..)) => return None,
-                Ok(_) | Err(Errno::EINTR) => continue,
-                Err(e) => panic!("the test could not wait for its child {pid}: {e}"),
-            }
-        }
-    }
-
-    fn kill(&mut self, pid: Pid) {
-        let _ = kill(pid, Signal::SIGKILL);
-        self.wait(pid);
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for pid in std::mem::take(&mut self.pids) {
-            let _ = kill(pid, Signal::SIGKILL);
-            while let Err(Errno::EINTR) = waitpid(pid, None) {}
-        }
-    }
-}
 
 // What a child reports about one queue call.
 const OK: u8 = 0;
@@ -167,20 +71,9 @@ fn describe(code: u8) -> &'static str {
     }
 }
 
-/// The state letter of process `pid` (R, S, D, Z, …) from /proc/<pid>/stat.
-fn process_state(pid: Pid) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ...": comm may hold spaces and parentheses.
-    stat[stat.rfind(')')? + 1..]
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
 /// A child process making one queue call, watched by the test.
 struct Probe {
-    pid: Pid,
+    pid: i32,
     report: OwnedFd,
     what: String,
 }
@@ -222,7 +115,7 @@ impl Probe {
             if let Some(code) = self.poll_report(PollTimeout::from(2u8)) {
                 return Seen::Returned(code);
             }
-            if process_state(self.pid) == Some('S') {
+            if proc_state(self.pid).map(|(state, _)| state) == Some('S') {
                 // Asleep. Had the call returned before, its result would be in the pipe.
                 return match self.poll_report(PollTimeout::ZERO) {
                     Some(code) => Seen::Returned(code),
@@ -289,33 +182,6 @@ fn must_not_wait(
         }
     }
     assert_eq!(children.wait(probe.pid), Some(0), "the probe for {what}");
-}
-
-/// Open descriptors of this process, with what each one is (without the one that lists
-/// them).
-fn open_fds() -> Vec<(i32, String)> {
-    let listing = format!("/proc/{}/fd", std::process::id());
-    let mut fds: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
-        .expect("the test could not list /proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            (target != listing).then_some((fd, target))
-        })
-        .collect();
-    fds.sort();
-    fds
-}
-
-fn new_fds(before: &[(i32, String)], after: &[(i32, String)]) -> Vec<String> {
-    after
-        .iter()
-        .filter(|fd| !before.contains(fd))
-        .map(|(fd, target)| format!("{fd} -> {target}"))
-        .collect()
 }
 
 // ----- messages of many sizes, each one checkable -----
@@ -1245,15 +1111,12 @@ fn poll_timeout_ms(n: &fault::Notice) -> Option<i64> {
 
 /// Waits until `pid` sleeps (inside a blocking call of the kata: it has a single thread).
 /// False if it ended first.
-fn asleep(pid: Pid) -> bool {
+fn asleep(pid: i32) -> bool {
     loop {
-        match process_state(pid) {
-            None | Some('Z') | Some('X') => return false,
-            Some('S') => return true,
-            _ => {
-                // SAFETY: sleeps 200 microseconds.
-                unsafe { libc::usleep(200) };
-            }
+        match proc_state(pid) {
+            None | Some(('Z', _)) | Some(('X', _)) => return false,
+            Some(('S', _)) => return true,
+            _ => kata_testkit::proc::jobs::pause(),
         }
     }
 }
@@ -1476,7 +1339,7 @@ hidden_test! {
 /// A child that puts a 300 kB message into `q` (of 2 slots), which nobody reads: it takes a
 /// slot and the writers' lock, and stays in the middle of its write until the test gets
 /// the message. Returns its pid once it is asleep there.
-fn writer_in_the_middle(children: &mut Children, q: &IpcQueue) -> Pid {
+fn writer_in_the_middle(children: &mut Children, q: &IpcQueue) -> i32 {
     let big = "w".repeat(300_000);
     let writer = children.spawn(|| put_code(q.put(&big, true, None)) as i32);
     assert!(
@@ -1488,7 +1351,7 @@ fn writer_in_the_middle(children: &mut Children, q: &IpcQueue) -> Pid {
 }
 
 /// Gets the writer's 300 kB message, and waits for the writer.
-fn finish_the_writer(children: &mut Children, q: &IpcQueue, writer: Pid) {
+fn finish_the_writer(children: &mut Children, q: &IpcQueue, writer: i32) {
     let got = q.get::<String>(true, None);
     assert!(
         matches!(&got, Ok(s) if s.len() == 300_000 && s.bytes().all(|b| b == b'w')),

@@ -13,118 +13,25 @@
 //! it never runs the rest of the test. The test checks that page after each join. Every
 //! target first checks that it runs in a child: run in the test's own process (no fork),
 //! it returns [`RAN_IN_CALLER`] at once instead of waiting at a gate that nobody opens.
-//! When a test ends, however it ends, [`Test`]'s drop kills and reaps any child still
-//! there, so a failing test leaves no process behind.
+//! When a test ends, however it ends, [`Test`]'s drop (its `kata_testkit::proc::Family`'s)
+//! kills and reaps any child still there, so a failing test leaves no process behind.
 
 use kata_harness::hidden_test;
-use kata_testkit::proc::{self, children_of, my_pid, proc_state, still_ours};
+use kata_testkit::busy::Gate;
+use kata_testkit::proc::{
+    children_of, in_child, my_pid, proc_state, still_ours, wait_until_ended, Family, STRAY_STATUS,
+};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag};
 use nix::unistd::{pipe, Pid};
 use process::{Process, ProcessError, Run};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::os::fd::{AsRawFd, RawFd};
+use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Exit status of a child that came back into the test and was sent away.
-const STRAY_STATUS: i32 = 86;
 /// What a target returns when it finds itself running in the test's own process.
 const RAN_IN_CALLER: i32 = 99;
-
-/// The test's own pid, set by [`setup`]: targets compare it with theirs.
-static TEST_PID: AtomicI32 = AtomicI32::new(0);
-
-/// True in a child, false when a target is run by the test's own process.
-fn in_child() -> bool {
-    my_pid() != TEST_PID.load(Ordering::SeqCst)
-}
-
-/// A page shared by the test and every child it forks: where strays report.
-#[repr(C)]
-struct Page {
-    strays: AtomicI32,
-    stray_pid: AtomicI32,
-    /// 1 if the stray came out of `start` by unwinding (a panic), 0 if `start` returned.
-    stray_panicked: AtomicI32,
-}
-
-fn page() -> &'static Page {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    let addr = *PAGE.get_or_init(|| {
-        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(
-            addr != libc::MAP_FAILED,
-            "the test could not map its shared page"
-        );
-        addr as usize
-    });
-    // SAFETY: the mapping is zeroed, page-aligned, never unmapped, and Page is atomics only.
-    unsafe { &*(addr as *const Page) }
-}
-
-/// Blocks until child `pid` has ended, without reaping it: it stays a zombie for the
-/// kata to collect.
-fn wait_until_ended(pid: i32) {
-    loop {
-        match waitid(
-            Id::Pid(Pid::from_raw(pid)),
-            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-        ) {
-            Err(Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
-}
-
-/// A pipe that blocked children read one byte from; only the test writes to it.
-struct Gate {
-    read: OwnedFd,
-    write: OwnedFd,
-}
-
-impl Gate {
-    fn new() -> Gate {
-        let (read, write) = pipe().expect("the test could not create a pipe");
-        Gate { read, write }
-    }
-
-    /// What a target calls to wait at the gate (in the child).
-    fn fd(&self) -> RawFd {
-        self.read.as_raw_fd()
-    }
-
-    /// Lets one waiting child through.
-    fn open(&self) {
-        let n = nix::unistd::write(&self.write, b"x").expect("the test could not write");
-        assert_eq!(n, 1);
-    }
-}
-
-/// Waits at the gate `fd` for one byte (in a child).
-fn wait_at(fd: RawFd) {
-    let mut byte = 0u8;
-    loop {
-        // SAFETY: reads one byte into a local.
-        let n = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
-        if n < 0 && Errno::last() == Errno::EINTR {
-            continue;
-        }
-        return;
-    }
-}
 
 /// A target that waits at the gate, then exits with `code`.
 fn gated(fd: RawFd, code: i32) -> impl FnOnce() -> i32 {
@@ -132,7 +39,7 @@ fn gated(fd: RawFd, code: i32) -> impl FnOnce() -> i32 {
         if !in_child() {
             return RAN_IN_CALLER;
         }
-        wait_at(fd);
+        Gate::wait(fd);
         code
     }
 }
@@ -144,7 +51,7 @@ fn blocked_forever(fd: RawFd) -> impl FnOnce() -> i32 {
             return RAN_IN_CALLER;
         }
         loop {
-            wait_at(fd);
+            Gate::wait(fd);
         }
     }
 }
@@ -156,33 +63,26 @@ fn exits_with(code: i32) -> impl FnOnce() -> i32 {
 
 /// One test's bookkeeping: see the module's doc.
 struct Test {
+    /// The test's pid.
     me: i32,
+    /// Catches the strays, and kills and reaps every child left when the test ends.
+    family: Family,
 }
 
 fn setup() -> Test {
-    proc::setup(); // SIGCHLD to its default: children are reaped by hand
-    page(); // mapped before the first fork, so that every child shares it
-    TEST_PID.store(my_pid(), Ordering::SeqCst);
-    Test { me: my_pid() }
+    // SIGCHLD to its default, the shared page mapped before the first fork, the test's
+    // pid noted for `in_child`.
+    let family = Family::new();
+    Test {
+        me: family.me,
+        family,
+    }
 }
 
 impl Test {
     /// `p.start()`, catching a child that comes back out of it.
     fn start(&self, p: &mut Process) -> Result<(), ProcessError> {
-        let result = catch_unwind(AssertUnwindSafe(|| p.start()));
-        if my_pid() != self.me {
-            let page = page();
-            page.stray_pid.store(my_pid(), Ordering::SeqCst);
-            page.stray_panicked
-                .store(result.is_err() as i32, Ordering::SeqCst);
-            page.strays.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: ends this stray process at once.
-            unsafe { libc::_exit(STRAY_STATUS) };
-        }
-        match result {
-            Ok(result) => result,
-            Err(panic) => resume_unwind(panic),
-        }
+        self.family.call(|| p.start())
     }
 
     /// Starts `p`, checks that it forked a real child of this process, returns its pid.
@@ -228,10 +128,8 @@ impl Test {
 
     /// Panics if a child came back out of `start` into the test.
     fn no_strays(&self) {
-        let page = page();
-        if page.strays.load(Ordering::SeqCst) > 0 {
-            let pid = page.stray_pid.load(Ordering::SeqCst);
-            if page.stray_panicked.load(Ordering::SeqCst) != 0 {
+        if let Some((pid, panicked)) = self.family.stray() {
+            if panicked {
                 panic!(
                     "the child {pid} came back out of start() into the test by a panic: its \
                      target panicked, and the panic unwound out of start() into the caller's \
@@ -285,16 +183,6 @@ impl Test {
             "the test is over, yet child process(es) {running:?} are still running: every \
              started Process was joined or dropped, and neither may leave a child behind"
         );
-    }
-}
-
-impl Drop for Test {
-    /// Kills and reaps whatever child is left, so that no test leaves a process behind.
-    fn drop(&mut self) {
-        for (pid, _) in children_of(self.me) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
     }
 }
 
@@ -385,7 +273,7 @@ hidden_test! {
             );
         }
         for _ in &codes {
-            gate.open();
+            gate.open(1);
         }
         // Joined in reverse order: each join must wait for its own child.
         for (p, code) in ps.iter_mut().zip(codes).rev() {
@@ -555,7 +443,7 @@ hidden_test! {
             );
             assert_eq!(p.exitcode(), None, "exitcode() while the child still runs");
         }
-        gate.open();
+        gate.open(1);
         let result = t.join(&mut p, Some(Duration::from_secs(600)));
         assert_eq!(
             result,
@@ -577,7 +465,7 @@ hidden_test! {
         let mut p = Process::new(gated(gate.fd(), 3));
         let pid = t.start_child(&mut p, "a process blocked at a gate");
         assert!(p.is_alive(), "is_alive() of a child blocked at a gate must be true");
-        gate.open();
+        gate.open(1);
         t.wait_until_ended(pid);
         assert!(
             !p.is_alive(),
@@ -740,7 +628,7 @@ hidden_test! {
             "after start() and a refused second start(), the test must have exactly one \
              child: a refused start forks nothing"
         );
-        gate.open();
+        gate.open(1);
         assert_eq!(t.join_code(&mut q, "the gated process"), 0, "join on the gated process");
         assert_eq!(
             t.start(&mut q),

@@ -10,195 +10,50 @@
 //! out of the pool into the test (it finds that `getpid()` changed): such a worker notes
 //! its pid in the shared page and leaves with `_exit` at once. Every job first checks
 //! that it runs in a worker: run in the test's own process (no fork), it returns at once
-//! with the test's pid instead of waiting at a gate nobody opens. When a test ends,
-//! however it ends, [`Test`]'s drop kills and reaps any child still there, so a failing
-//! test leaves no process behind.
+//! with the test's pid instead of waiting at a gate nobody opens. The job and its gates
+//! are the test kit's (`kata_testkit::proc::jobs`). When a test ends, however it ends,
+//! [`Test`]'s drop (its `kata_testkit::proc::Family`'s) opens every gate, then kills and
+//! reaps any child still there, so a failing test leaves no process behind.
 
 use kata_harness::hidden_test;
-use kata_testkit::proc::{self, children_of, my_pid, proc_state, still_ours};
-use nix::errno::Errno;
+// The job, its gates in the shared page, and the guard that opens them if a test fails.
+use kata_testkit::proc::jobs::{
+    job, wait_until, Unblock, CRASH, GATED, MEET, PANIC, PANIC_MESSAGE,
+};
+use kata_testkit::proc::{
+    children_of, in_child, my_pid, page, proc_state, still_ours, wait_until_ended, Family,
+};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag};
 use nix::unistd::Pid;
 use process_pool::{Pool, PoolError};
 use std::collections::{HashMap, HashSet};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::OnceLock;
-
-/// Exit status of a worker that came back into the test and was sent away.
-const STRAY_STATUS: i32 = 86;
-
-/// The test's own pid, set by [`setup`]: jobs compare it with theirs.
-static TEST_PID: AtomicI32 = AtomicI32::new(0);
-
-/// True in a worker, false when a job is run by the test's own process.
-fn in_worker() -> bool {
-    my_pid() != TEST_PID.load(Ordering::SeqCst)
-}
-
-fn pause() {
-    // SAFETY: sleeps 200 microseconds.
-    unsafe { libc::usleep(200) };
-}
-
-/// The page shared by the test and every process it forks.
-#[repr(C)]
-struct Page {
-    strays: AtomicI32,
-    stray_pid: AtomicI32,
-    /// Gated jobs that have started (and wait at the gate).
-    started: AtomicI32,
-    /// Gated jobs wait until this is not 0.
-    gate: AtomicI32,
-    /// Jobs that have arrived at the rendezvous.
-    arrived: AtomicI32,
-    /// Busy jobs running right now, and the most that ever ran at once.
-    running: AtomicI32,
-    most: AtomicI32,
-    /// Set when a test fails: waiting jobs give up, so that the pool can be joined.
-    bail: AtomicI32,
-}
-
-/// Declared right after a pool, so dropped before it: if the test fails, it releases
-/// every job waiting at a gate or a rendezvous, and the pool's drop can join its workers.
-struct Unblock;
-
-impl Drop for Unblock {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            page().bail.store(1, Ordering::SeqCst);
-            page().gate.store(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn page() -> &'static Page {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    let addr = *PAGE.get_or_init(|| {
-        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(
-            addr != libc::MAP_FAILED,
-            "the test could not map its shared page"
-        );
-        addr as usize
-    });
-    // SAFETY: the mapping is zeroed, page-aligned, never unmapped, and Page is atomics only.
-    unsafe { &*(addr as *const Page) }
-}
-
-/// Waits until `done()` (an event in another process), looking every 200 µs.
-fn wait_until(mut done: impl FnMut() -> bool) {
-    while !done() {
-        pause();
-    }
-}
-
-/// Job arguments with this bit set wait at the gate, then return themselves.
-const GATED: u64 = 1 << 40;
-/// `MEET | n`: the job arrives at the rendezvous and waits until `n` jobs in all have
-/// arrived, then returns itself.
-const MEET: u64 = 1 << 41;
-/// `BUSY | x`: the job counts itself running for a moment, then returns itself.
-const BUSY: u64 = 1 << 42;
-/// This argument makes the job abort (SIGABRT): it crashes its worker.
-const CRASH: u64 = u64::MAX;
-/// This argument makes the job panic.
-const PANIC: u64 = u64::MAX - 1;
-const PANIC_MESSAGE: &str = "a hidden test's job panics on purpose";
-
-/// The pool's function in most tests: (the pid it ran in, x * x), or see the constants.
-fn job(x: u64) -> (i32, u64) {
-    if !in_worker() {
-        return (my_pid(), x.wrapping_mul(x));
-    }
-    match x {
-        CRASH => {
-            // SAFETY: ends the worker with SIGABRT.
-            unsafe { libc::abort() }
-        }
-        PANIC => resume_unwind(Box::new(PANIC_MESSAGE.to_string())),
-        _ if x & MEET != 0 => {
-            let page = page();
-            page.arrived.fetch_add(1, Ordering::SeqCst);
-            let all = (x & !MEET) as i32;
-            wait_until(|| {
-                page.arrived.load(Ordering::SeqCst) >= all || page.bail.load(Ordering::SeqCst) != 0
-            });
-            (my_pid(), x)
-        }
-        _ if x & BUSY != 0 => {
-            let page = page();
-            let now = page.running.fetch_add(1, Ordering::SeqCst) + 1;
-            page.most.fetch_max(now, Ordering::SeqCst);
-            for _ in 0..3 {
-                pause();
-            }
-            page.running.fetch_sub(1, Ordering::SeqCst);
-            (my_pid(), x)
-        }
-        _ if x & GATED != 0 => {
-            let page = page();
-            page.started.fetch_add(1, Ordering::SeqCst);
-            wait_until(|| page.gate.load(Ordering::SeqCst) != 0);
-            (my_pid(), x)
-        }
-        _ => (my_pid(), x * x),
-    }
-}
 
 type JobPool = Pool<u64, (i32, u64)>;
 
-/// Blocks until child `pid` has ended, without reaping it.
-fn wait_until_ended(pid: i32) {
-    loop {
-        match waitid(
-            Id::Pid(Pid::from_raw(pid)),
-            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-        ) {
-            Err(Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
-}
-
 /// One test's bookkeeping: see the module's doc.
 struct Test {
+    /// The test's pid.
     me: i32,
+    /// Catches the strays; when the test ends, opens every gate, then kills and reaps
+    /// every child left.
+    family: Family,
 }
 
 fn setup() -> Test {
-    proc::setup(); // SIGCHLD to its default: children are reaped by hand
-    page(); // mapped before the first fork, so that every worker shares it
-    TEST_PID.store(my_pid(), Ordering::SeqCst);
-    Test { me: my_pid() }
+    // SIGCHLD to its default, the shared page mapped before the first fork (so that every
+    // worker shares it), the test's pid noted for `in_child`.
+    let family = Family::new();
+    Test {
+        me: family.me,
+        family,
+    }
 }
 
 impl Test {
     /// Runs one call into the pool, catching a worker that comes back out of it.
     fn call<T>(&self, f: impl FnOnce() -> T) -> T {
-        let result = catch_unwind(AssertUnwindSafe(f));
-        if my_pid() != self.me {
-            let page = page();
-            page.stray_pid.store(my_pid(), Ordering::SeqCst);
-            page.strays.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: ends this stray process at once.
-            unsafe { libc::_exit(STRAY_STATUS) };
-        }
-        match result {
-            Ok(value) => value,
-            Err(panic) => resume_unwind(panic),
-        }
+        self.family.call(f)
     }
 
     fn pool(&self, workers: usize) -> JobPool {
@@ -252,9 +107,7 @@ impl Test {
 
     /// Panics if a worker came back out of the pool into the test.
     fn no_strays(&self) {
-        let page = page();
-        if page.strays.load(Ordering::SeqCst) > 0 {
-            let pid = page.stray_pid.load(Ordering::SeqCst);
+        if let Some((pid, _)) = self.family.stray() {
             panic!(
                 "the worker {pid} came back out of the pool into the test's code when its \
                  job pipe ended: it would have run the rest of the caller's program as a \
@@ -289,17 +142,6 @@ impl Test {
              process(es) (pid, state) {left:?} are left (Z: a zombie, never reaped): no \
              worker may outlive its pool"
         );
-    }
-}
-
-impl Drop for Test {
-    /// Kills and reaps whatever child is left, so that no test leaves a process behind.
-    fn drop(&mut self) {
-        page().gate.store(1, Ordering::SeqCst);
-        for (pid, _) in children_of(self.me) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
     }
 }
 
@@ -1101,7 +943,7 @@ static REGISTER: std::sync::Once = std::sync::Once::new();
 
 extern "C" fn report_exit_of_a_copy() {
     let fd = EXIT_MARK_FD.load(Ordering::SeqCst);
-    if fd >= 0 && in_worker() {
+    if fd >= 0 && in_child() {
         let pid = my_pid().to_ne_bytes();
         // SAFETY: writes our own buffer.
         unsafe { libc::write(fd, pid.as_ptr().cast(), pid.len()) };

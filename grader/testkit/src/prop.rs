@@ -35,8 +35,10 @@
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
-use std::any::Any;
 
+/// The message of a panic payload: the `&str` or `String` it holds, or a note that it
+/// holds some other type (the same function as [`crate::threads::panic_message`]).
+pub use crate::threads::panic_message;
 pub use proptest::test_runner::TestCaseError;
 
 /// The settings of every property: `cases` cases, no failure persistence, and every
@@ -133,16 +135,4 @@ pub fn catch<T>(what: &str, context: &str, f: impl FnOnce() -> T) -> Result<T, T
             panic_message(payload.as_ref())
         ))
     })
-}
-
-/// The message of a panic payload: the `&str` or `String` it holds, or a note that it
-/// holds some other type.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is neither a &str nor a String)".to_string()
-    }
 }
