@@ -22,7 +22,7 @@ fn a_sleeping_run_is_heard_with_little_cpu_time() {
     };
     let mut sleep = Command::new("sleep");
     sleep.arg("1");
-    let run = process::run_with_pulse(sleep, &limits(), "pulse-sleep", None, &mut pulse).unwrap();
+    let run = process::run(sleep, &limits(), "pulse-sleep", None, Some(&mut pulse)).unwrap();
     assert_eq!(run.exit, Exit::Code(0));
     assert!(
         !heard.is_empty(),
@@ -52,7 +52,7 @@ fn the_cpu_time_of_a_busy_child_in_the_group_is_heard_until_the_pulse_says_enoug
         "-c",
         "(i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done) & wait",
     ]);
-    let run = process::run_with_pulse(busy, &limits(), "pulse-busy", None, &mut pulse).unwrap();
+    let run = process::run(busy, &limits(), "pulse-busy", None, Some(&mut pulse)).unwrap();
     assert_eq!(run.exit, Exit::Code(0));
     let Some((last, before)) = heard.split_last() else {
         panic!("a busy run of a second or more was never heard");

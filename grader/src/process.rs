@@ -291,17 +291,6 @@ pub fn run_trusted_observed(
     run_observed(command, limits, marker, None, Some(observer), None)
 }
 
-/// Runs `command` in a new process group under `limits`, walled in as `walled` says (its
-/// program must then be [`sandbox::BINARY`] when namespaces are on).
-pub fn run(
-    command: Command,
-    limits: &Limits,
-    marker: &str,
-    walled: Option<&Walled>,
-) -> Result<Outcome, RunError> {
-    run_observed(command, limits, marker, walled, None, None)
-}
-
 /// How often a [`Pulse`] hears of a run.
 pub const PULSE_EVERY: Duration = Duration::from_millis(250);
 
@@ -311,15 +300,17 @@ pub const PULSE_EVERY: Duration = Duration::from_millis(250);
 /// wants to hear again.
 pub type Pulse<'a> = &'a mut dyn FnMut(Duration, Duration) -> bool;
 
-/// [`run`], with `pulse` told of the run's progress.
-pub fn run_with_pulse(
+/// Runs `command` in a new process group under `limits`, walled in as `walled` says (its
+/// program must then be [`sandbox::BINARY`] when namespaces are on), with `pulse`, if
+/// any, told of the run's progress.
+pub fn run(
     command: Command,
     limits: &Limits,
     marker: &str,
     walled: Option<&Walled>,
-    pulse: Pulse,
+    pulse: Option<Pulse>,
 ) -> Result<Outcome, RunError> {
-    run_observed(command, limits, marker, walled, None, Some(pulse))
+    run_observed(command, limits, marker, walled, None, pulse)
 }
 
 fn run_observed(
@@ -632,7 +623,8 @@ fn probe(protections: &Protections) -> Result<(), String> {
             spec: &spec,
             proof: None,
         };
-        let outcome = run(command, &limits, "probe", Some(&walled)).map_err(|e| e.to_string())?;
+        let outcome =
+            run(command, &limits, "probe", Some(&walled), None).map_err(|e| e.to_string())?;
         match outcome.exit {
             Exit::Code(0) => Ok(()),
             other => Err(format!("a walled /bin/true did not succeed ({other:?})")),

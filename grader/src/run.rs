@@ -250,9 +250,9 @@ fn save_history(path: Option<&PathBuf>, mut history: History, jobs: &[RunJob], r
 /// so that no long test starts last and keeps the others waiting; a test never seen
 /// before counts as long. Tests that mostly sleep get lanes of their own beside the
 /// `jobs` lanes of those that compute; a test started in a computing lane that shows it
-/// sleeps (a cold run has no timings) gives its lane up while it runs. Only the wall-clock time of the whole run depends
-/// on this: no verdict does (each test is written to hold on a crowded machine; see
-/// scripts/determinism-under-load.sh).
+/// sleeps (a cold run has no timings) gives its lane up while it runs. Only the
+/// wall-clock time of the whole run depends on this: no verdict does (each test is
+/// written to hold on a crowded machine; see scripts/determinism-under-load.sh).
 struct Lanes {
     /// Job indices still to start, the longest first.
     computing: std::collections::VecDeque<usize>,
@@ -504,10 +504,7 @@ fn run_one(
             var: kata_harness::PROOF_FDS_VAR,
         }),
     };
-    let outcome = match pulse {
-        Some(pulse) => process::run_with_pulse(cmd, &limits, &marker, Some(&walled), pulse),
-        None => process::run(cmd, &limits, &marker, Some(&walled)),
-    };
+    let outcome = process::run(cmd, &limits, &marker, Some(&walled), pulse);
     let _ = std::fs::remove_dir_all(&dir);
     let (status, message, duration, cpu) = match outcome {
         Err(RunError::Exec(e)) => (
