@@ -286,10 +286,11 @@ fn hidden_manifest(course: &Course, planned: &PlannedKata, config: Config) -> St
              kata-harness = { path = \"../../../grader/harness\" }\n\
              kata-testkit = { path = \"../../../grader/testkit\" }\n"
             .to_string(),
+        // The facade's and the kit's loom twins, each with its `loom` feature on.
         Config::Loom => format!(
             "{}\n\
              kata-harness = {{ path = \"../../../loom/harness\", package = \"kata-harness-loom\" }}\n\
-             kata-testkit = {{ path = \"../../../loom/testkit\", package = \"kata-testkit-loom\" }}\n",
+             kata-testkit = {{ path = \"../../../loom/testkit\", package = \"kata-testkit-loom\", features = [\"loom\"] }}\n",
             loom_sync_dependency("../../..")
         ),
     };

@@ -6,14 +6,15 @@
 //! there (an event, not a delay), looks, then opens the gate. A worker that has died is
 //! waited for with `waitid(WEXITED | WNOWAIT)`, which does not reap it.
 //!
-//! Every pool call goes through [`Test::call`], which catches a worker that comes back
+//! Every pool call goes through `Test::call`, which catches a worker that comes back
 //! out of the pool into the test (it finds that `getpid()` changed): such a worker notes
 //! its pid in the shared page and leaves with `_exit` at once. Every job first checks
 //! that it runs in a worker: run in the test's own process (no fork), it returns at once
 //! with the test's pid instead of waiting at a gate nobody opens. The job and its gates
-//! are the test kit's (`kata_testkit::proc::jobs`). When a test ends, however it ends,
-//! [`Test`]'s drop (its `kata_testkit::proc::Family`'s) opens every gate, then kills and
-//! reaps any child still there, so a failing test leaves no process behind.
+//! are the test kit's (`kata_testkit::proc::jobs`), and so is `Test`
+//! (`kata_testkit::process_pool::PoolTest`). When a test ends, however it ends, `Test`'s
+//! drop (its `kata_testkit::proc::Family`'s) opens every gate, then kills and reaps any
+//! child still there, so a failing test leaves no process behind.
 
 use kata_harness::hidden_test;
 // The job, its gates in the shared page, and the guard that opens them if a test fails.
@@ -21,151 +22,23 @@ use kata_testkit::proc::jobs::{
     job, wait_until, Unblock, CRASH, GATED, MEET, PANIC, PANIC_MESSAGE,
 };
 use kata_testkit::proc::{
-    children_of, in_child, my_pid, page, proc_state, still_ours, wait_until_ended, Family,
+    children_of, in_child, my_pid, page, proc_state, still_ours, wait_until_ended,
 };
+// The test's bookkeeping: its calls guarded, the workers checked, every child reaped.
+use kata_testkit::process_pool::{check, check_value, PoolTest};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use process_pool::{Pool, PoolError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 type JobPool = Pool<u64, (i32, u64)>;
 
-/// One test's bookkeeping: see the module's doc.
-struct Test {
-    /// The test's pid.
-    me: i32,
-    /// Catches the strays; when the test ends, opens every gate, then kills and reaps
-    /// every child left.
-    family: Family,
-}
+/// One test's bookkeeping (the kit's: see the module's doc), for pools of the kit's job.
+type Test = PoolTest<JobPool, PoolError>;
 
 fn setup() -> Test {
-    // SIGCHLD to its default, the shared page mapped before the first fork (so that every
-    // worker shares it), the test's pid noted for `in_child`.
-    let family = Family::new();
-    Test {
-        me: family.me,
-        family,
-    }
-}
-
-impl Test {
-    /// Runs one call into the pool, catching a worker that comes back out of it.
-    fn call<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.family.call(f)
-    }
-
-    fn pool(&self, workers: usize) -> JobPool {
-        match self.call(|| Pool::new(workers, job as fn(u64) -> (i32, u64))) {
-            Ok(pool) => pool,
-            Err(e) => panic!("Pool::new({workers}, job) gave Err({e:?}), expected a pool"),
-        }
-    }
-
-    /// `pids()` (the pool's), checked: `workers` distinct live children of the test.
-    fn real_workers(
-        &self,
-        pids: impl FnOnce() -> Vec<i32>,
-        workers: usize,
-        when: &str,
-    ) -> Vec<i32> {
-        let pids = self.call(pids);
-        assert!(
-            !pids.contains(&self.me),
-            "{when}, pids() {pids:?} holds the test's own pid {}: a pool forks its worker \
-             processes when it is created (Pool::new), and pids() gives theirs",
-            self.me
-        );
-        let distinct: HashSet<i32> = pids.iter().copied().collect();
-        assert!(
-            pids.len() == workers && distinct.len() == workers,
-            "{when}, a pool of {workers} workers has pids() {pids:?}: it must always have \
-             {workers} distinct workers (a worker that dies is replaced)"
-        );
-        for &pid in &pids {
-            match proc_state(pid) {
-                Some((state, ppid)) if ppid == self.me && state != 'Z' => {}
-                Some((state, ppid)) if ppid == self.me => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, a worker that has exited (state \
-                     {state}): pids() gives the live workers; a dead one is reaped and \
-                     replaced"
-                ),
-                Some((_, ppid)) => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, whose parent is {ppid}, not the \
-                     test ({}): the workers are the children the pool forked",
-                    self.me
-                ),
-                None => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, but no such process exists: \
-                     pids() gives the pids fork() returned for the live workers"
-                ),
-            }
-        }
-        pids
-    }
-
-    /// Panics if a worker came back out of the pool into the test.
-    fn no_strays(&self) {
-        if let Some((pid, _)) = self.family.stray() {
-            panic!(
-                "the worker {pid} came back out of the pool into the test's code when its \
-                 job pipe ended: it would have run the rest of the caller's program as a \
-                 second copy. A worker's loop ends with libc::_exit: it never returns from \
-                 the function that forked it"
-            );
-        }
-    }
-
-    /// Checks that every one of `pids` has been reaped.
-    fn all_reaped(&self, pids: &[i32], after: &str) {
-        self.no_strays();
-        for &pid in pids {
-            if still_ours(pid) {
-                let state = proc_state(pid).map(|(state, _)| state);
-                panic!(
-                    "after {after}, the worker {pid} is still this process's child (state \
-                     {state:?}, Z is a zombie): every worker must have exited and been \
-                     reaped with waitpid"
-                );
-            }
-        }
-    }
-
-    /// The end of a test that passed so far: no stray, no child left, running or zombie.
-    fn finish(&self) {
-        self.no_strays();
-        let left = children_of(self.me);
-        assert!(
-            left.is_empty(),
-            "the test is over and its pools were joined, terminated or dropped, yet child \
-             process(es) (pid, state) {left:?} are left (Z: a zombie, never reaped): no \
-             worker may outlive its pool"
-        );
-    }
-}
-
-/// Checks that `result` is `(a pid in pids, expected)`.
-fn check(result: Result<(i32, u64), PoolError>, pids: &[i32], expected: u64, what: &str) {
-    match result {
-        Ok((pid, value)) => {
-            assert!(
-                pids.contains(&pid),
-                "{what} ran in process {pid}, which is not one of the pool's workers \
-                 {pids:?}{}",
-                if pid == my_pid() {
-                    " but the test's own process: the job must run in a worker"
-                } else {
-                    ""
-                }
-            );
-            assert_eq!(
-                value, expected,
-                "{what} gave {value}, expected {expected}: each result belongs to its own job"
-            );
-        }
-        Err(e) => panic!("{what} gave Err({e:?}) (\"{e}\"), expected Ok"),
-    }
+    PoolTest::new(|workers| Pool::new(workers, job as fn(u64) -> (i32, u64)))
 }
 
 hidden_test! {
@@ -519,7 +392,7 @@ hidden_test! {
             Ok(results) => {
                 for (i, result) in results.into_iter().enumerate() {
                     let i = i as u64;
-                    check(Ok(result), &after, i * i, &format!("map(0..9), job {i}"));
+                    check_value(result, &after, i * i, &format!("map(0..9), job {i}"));
                 }
             }
             Err(e) => panic!("map(0..9) after a worker was killed gave Err({e:?})"),
@@ -853,7 +726,7 @@ hidden_test! {
             Ok(results) => {
                 assert_eq!(results.len(), 3, "map of 3 arguments gave {results:?}");
                 for (i, result) in results.into_iter().enumerate() {
-                    check(Ok(result), &pids, MEET | 3, &format!("map, job {i}"));
+                    check_value(result, &pids, MEET | 3, &format!("map, job {i}"));
                 }
             }
             Err(e) => panic!("map of three jobs that meet gave Err({e:?})"),

@@ -1,8 +1,8 @@
 //! Hidden stress suite of kata `process_pool`: many jobs, many crashes, many pools.
 //!
-//! The helpers are those of the proc suite (see its doc): a page of memory shared with
-//! every worker, gates and rendezvous in it, [`Test::call`] to catch a worker that comes
-//! back into the test, and a drop that kills and reaps any child left. No verdict
+//! The helpers are those of the proc suite (see its doc), from the test kit: a page of
+//! memory shared with every worker, gates and rendezvous in it, `Test::call` to catch a
+//! worker that comes back into the test, and a drop that kills and reaps any child left. No verdict
 //! depends on timing: waits are for events, and the checks are on results, pids and the
 //! process table.
 
@@ -11,148 +11,20 @@ use kata_harness::hidden_test;
 use kata_testkit::proc::jobs::{
     job, wait_until, Unblock, BUSY, CRASH, GATED, MEET, PANIC, PANIC_MESSAGE,
 };
-use kata_testkit::proc::{children_of, my_pid, page, proc_state, still_ours, Family};
+use kata_testkit::proc::{children_of, page};
+// The test's bookkeeping: its calls guarded, the workers checked, every child reaped.
+use kata_testkit::process_pool::{check, check_value, PoolTest};
 use process_pool::{Pool, PoolError};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 type JobPool = Pool<u64, (i32, u64)>;
 
-/// One test's bookkeeping: see the module's doc.
-struct Test {
-    /// The test's pid.
-    me: i32,
-    /// Catches the strays; when the test ends, opens every gate, then kills and reaps
-    /// every child left.
-    family: Family,
-}
+/// One test's bookkeeping (the kit's: see the module's doc), for pools of the kit's job.
+type Test = PoolTest<JobPool, PoolError>;
 
 fn setup() -> Test {
-    // SIGCHLD to its default, the shared page mapped before the first fork (so that every
-    // worker shares it), the test's pid noted for `in_child`.
-    let family = Family::new();
-    Test {
-        me: family.me,
-        family,
-    }
-}
-
-impl Test {
-    /// Runs one call into the pool, catching a worker that comes back out of it.
-    fn call<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.family.call(f)
-    }
-
-    fn pool(&self, workers: usize) -> JobPool {
-        match self.call(|| Pool::new(workers, job as fn(u64) -> (i32, u64))) {
-            Ok(pool) => pool,
-            Err(e) => panic!("Pool::new({workers}, job) gave Err({e:?}), expected a pool"),
-        }
-    }
-
-    /// `pids()` (the pool's), checked: `workers` distinct live children of the test.
-    fn real_workers(
-        &self,
-        pids: impl FnOnce() -> Vec<i32>,
-        workers: usize,
-        when: &str,
-    ) -> Vec<i32> {
-        let pids = self.call(pids);
-        assert!(
-            !pids.contains(&self.me),
-            "{when}, pids() {pids:?} holds the test's own pid {}: a pool forks its worker \
-             processes when it is created (Pool::new), and pids() gives theirs",
-            self.me
-        );
-        let distinct: HashSet<i32> = pids.iter().copied().collect();
-        assert!(
-            pids.len() == workers && distinct.len() == workers,
-            "{when}, a pool of {workers} workers has pids() {pids:?}: it must always have \
-             {workers} distinct workers (a worker that dies is replaced)"
-        );
-        for &pid in &pids {
-            match proc_state(pid) {
-                Some((state, ppid)) if ppid == self.me && state != 'Z' => {}
-                Some((state, ppid)) if ppid == self.me => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, a worker that has exited (state \
-                     {state}): pids() gives the live workers; a dead one is reaped and \
-                     replaced"
-                ),
-                Some((_, ppid)) => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, whose parent is {ppid}, not the \
-                     test ({}): the workers are the children the pool forked",
-                    self.me
-                ),
-                None => panic!(
-                    "{when}, pids() {pids:?} holds {pid}, but no such process exists: \
-                     pids() gives the pids fork() returned for the live workers"
-                ),
-            }
-        }
-        pids
-    }
-
-    /// Panics if a worker came back out of the pool into the test.
-    fn no_strays(&self) {
-        if let Some((pid, _)) = self.family.stray() {
-            panic!(
-                "the worker {pid} came back out of the pool into the test's code when its \
-                 job pipe ended: it would have run the rest of the caller's program as a \
-                 second copy. A worker's loop ends with libc::_exit: it never returns from \
-                 the function that forked it"
-            );
-        }
-    }
-
-    /// Checks that every one of `pids` has been reaped.
-    fn all_reaped(&self, pids: &[i32], after: &str) {
-        self.no_strays();
-        for &pid in pids {
-            if still_ours(pid) {
-                let state = proc_state(pid).map(|(state, _)| state);
-                panic!(
-                    "after {after}, the worker {pid} is still this process's child (state \
-                     {state:?}, Z is a zombie): every worker must have exited and been \
-                     reaped with waitpid"
-                );
-            }
-        }
-    }
-
-    /// The end of a test that passed so far: no stray, no child left, running or zombie.
-    fn finish(&self) {
-        self.no_strays();
-        let left = children_of(self.me);
-        assert!(
-            left.is_empty(),
-            "the test is over and its pools were joined, terminated or dropped, yet child \
-             process(es) (pid, state) {left:?} are left (Z: a zombie, never reaped): no \
-             worker may outlive its pool"
-        );
-    }
-}
-
-/// Checks that `result` is `(a pid in pids, expected)`.
-fn check(result: Result<(i32, u64), PoolError>, pids: &[i32], expected: u64, what: &str) {
-    match result {
-        Ok((pid, value)) => {
-            assert!(
-                pids.contains(&pid),
-                "{what} ran in process {pid}, which is not one of the pool's workers \
-                 {pids:?}{}",
-                if pid == my_pid() {
-                    " but the test's own process: the job must run in a worker"
-                } else {
-                    ""
-                }
-            );
-            assert_eq!(
-                value, expected,
-                "{what} gave {value}, expected {expected}: each result belongs to its own job"
-            );
-        }
-        Err(e) => panic!("{what} gave Err({e:?}) (\"{e}\"), expected Ok"),
-    }
+    PoolTest::new(|workers| Pool::new(workers, job as fn(u64) -> (i32, u64)))
 }
 
 /// `pids` as a set, for membership checks.
@@ -263,7 +135,7 @@ hidden_test! {
         assert_eq!(results.len(), 3000, "map(0..3000) gave {} results", results.len());
         for (i, result) in results.into_iter().enumerate() {
             let i = i as u64;
-            check(Ok(result), &pids, i * i, &format!("map(0..3000), result {i}"));
+            check_value(result, &pids, i * i, &format!("map(0..3000), result {i}"));
         }
         for i in 0..500u64 {
             check(t.call(|| pool.apply(i)), &pids, i * i, &format!("apply({i})"));
@@ -385,7 +257,7 @@ hidden_test! {
                 Ok(results) => {
                     for (i, result) in results.into_iter().enumerate() {
                         let i = i as u64;
-                        check(Ok(result), &pids, i * i, &format!("pool {n}: map result {i}"));
+                        check_value(result, &pids, i * i, &format!("pool {n}: map result {i}"));
                     }
                 }
                 Err(e) => panic!("pool {n}: map(0..10) gave Err({e:?})"),

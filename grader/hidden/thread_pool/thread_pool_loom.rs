@@ -12,6 +12,10 @@
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
 use kata_testkit::threads::panic_quietly;
+// For checks made after the pool is gone: a worker that outlived its pool may still run,
+// and a panic then makes loom abort the whole process, so those bodies return their
+// complaint instead.
+use kata_testkit::loom::model_checked;
 use kata_sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kata_sync::{model, thread};
 use std::sync::Arc;
@@ -42,27 +46,6 @@ where
             );
         }
         std::panic::resume_unwind(payload);
-    }
-}
-
-/// `model`, for checks made after the pool is gone. A worker that outlived its pool may
-/// still be running then, and a panic while it runs makes loom abort the whole process; so
-/// the body returns its complaint instead, and the first one fails the test after loom has
-/// run every interleaving to its end.
-fn model_checked_after_drop<F>(preemption_bound: usize, body: F)
-where
-    F: Fn() -> Result<(), String> + Sync + Send + 'static,
-{
-    let complaint = Arc::new(std::sync::Mutex::new(None));
-    let first = Arc::clone(&complaint);
-    model(preemption_bound, move || {
-        if let Err(message) = body() {
-            first.lock().unwrap().get_or_insert(message);
-        }
-    });
-    let complaint = complaint.lock().unwrap().take();
-    if let Some(message) = complaint {
-        panic!("{message}");
     }
 }
 
@@ -190,7 +173,7 @@ hidden_test! {
     /// terminate, join, drop: each result is its job's value (it had started) or Closed
     /// (it never ran), and none waits forever.
     fn terminate_then_join_gives_values_or_closed() {
-        model_checked_after_drop(2, || {
+        model_checked(2, || {
             let pool = ThreadPool::new(1).expect("ThreadPool::new(1) on a fresh pool");
             let ran: Vec<_> = (0..2).map(|_| Arc::new(AtomicBool::new(false))).collect();
             let results: Vec<_> = (0..2)
@@ -407,7 +390,7 @@ hidden_test! {
 hidden_test! {
     /// execute, then drop the pool: the drop waits until the worker has run the job.
     fn dropping_the_pool_waits_for_its_workers() {
-        model_checked_after_drop(2, || {
+        model_checked(2, || {
             let pool = ThreadPool::new(1).expect("ThreadPool::new(1) on a fresh pool");
             let ran = Arc::new(AtomicBool::new(false));
             let ran_on_worker = Arc::new(AtomicBool::new(false));

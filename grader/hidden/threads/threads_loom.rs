@@ -8,6 +8,9 @@
 #![cfg(feature = "loom")]
 
 use kata_harness::hidden_test;
+// A panic while a thread of the group still runs (or waits at its gate) makes loom abort
+// the whole process: bodies let every thread end, then return their complaint.
+use kata_testkit::loom::model_checked;
 use kata_sync::atomic::{AtomicBool, Ordering};
 use kata_sync::{model, thread, Condvar, Mutex};
 use std::sync::Arc;
@@ -42,27 +45,6 @@ fn held(gate: &Arc<Gate>) -> impl FnOnce() + Send + 'static {
         while !*open {
             gate.opened.wait(&mut open);
         }
-    }
-}
-
-/// `model`, for bodies that give their complaint back instead of panicking: a panic while
-/// a thread of the group still runs (or waits at its gate) makes loom abort the whole
-/// process, so each body first lets every thread end, and the first complaint fails the
-/// test once loom has run every interleaving to its end.
-fn model_checked<F>(preemption_bound: usize, body: F)
-where
-    F: Fn() -> Result<(), String> + Sync + Send + 'static,
-{
-    let complaint = Arc::new(std::sync::Mutex::new(None));
-    let first = Arc::clone(&complaint);
-    model(preemption_bound, move || {
-        if let Err(message) = body() {
-            first.lock().unwrap().get_or_insert(message);
-        }
-    });
-    let complaint = complaint.lock().unwrap().take();
-    if let Some(message) = complaint {
-        panic!("{message}");
     }
 }
 

@@ -54,12 +54,14 @@ const TESTS_LEFT_OUT: &str =
     //! the student edition does not hold (`grader export student` left them out).\n";
 
 /// The test kit's stand-in: the grader's generated test crates depend on a crate of this
-/// name and place, and the visible suites use nothing of it.
+/// name and place (the loom ones with its `loom` feature), and the visible suites use
+/// nothing of it.
 const TESTKIT_MANIFEST: &str = "# A stand-in for the course's test kit (what hidden suites share): the grader's\n\
     # generated test crates depend on a crate of this name, and the visible suites use\n\
     # nothing of it. Written by `grader export student`.\n\
     [package]\nname = \"kata-testkit\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-    [dependencies]\n";
+    [dependencies]\n\n\
+    [features]\nloom = []\n";
 const TESTKIT_LIB: &str =
     "//! Empty in the student edition: the course's test kit serves its hidden suites, which\n\
     //! this repository does not hold.\n";
