@@ -18,7 +18,8 @@
 
 use crate::lang::Lang;
 use crate::manifest::{Course, Kata};
-use std::collections::BTreeSet;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One thing an author must fix: where, and what.
@@ -404,12 +405,15 @@ pub fn built_with(course: &Course, lang: Lang) -> Result<String, String> {
         });
     }
     let facade = course.root.join("sync").join("Cargo.toml");
-    let toml = std::fs::read_to_string(&facade)
+    let text = std::fs::read_to_string(&facade)
         .map_err(|e| format!("cannot read {}: {e}", facade.display()))?;
+    let manifest: FacadeManifest =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", facade.display()))?;
     let dependency = |name: &str| {
-        toml.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} = ")))
-            .and_then(|value| version_and_features(value.trim()))
+        manifest
+            .dependencies
+            .get(name)
+            .and_then(Dependency::version_and_features)
             .map(|(version, _)| version)
             .ok_or_else(|| format!("{}: no version of {name}", facade.display()))
     };
@@ -429,29 +433,47 @@ pub fn built_with(course: &Course, lang: Lang) -> Result<String, String> {
     Ok(format!("{heading}\n{}\n", lines.join("\n")))
 }
 
-/// The version and features of a dependency written as in Cargo.toml: `"1"` or
-/// `{ version = "0.29", features = ["a", "b"] }`.
-fn version_and_features(value: &str) -> Option<(String, Vec<String>)> {
-    let quoted = |text: &str| -> Vec<String> {
-        text.split('"')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_string)
-            .collect()
-    };
-    let value = value.trim();
-    if value.starts_with('"') {
-        return quoted(value).into_iter().next().map(|v| (v, Vec::new()));
+/// A dependency as Cargo.toml writes it: `"1"`, or a table such as `{ version = "0.29",
+/// features = […] }` (other keys ignored; a `path` dependency has no version).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Dependency {
+    Version(String),
+    Detailed {
+        version: Option<String>,
+        #[serde(default)]
+        features: Vec<String>,
+    },
+}
+
+impl Dependency {
+    /// Its version and features, if it names a version.
+    fn version_and_features(&self) -> Option<(String, Vec<String>)> {
+        match self {
+            Dependency::Version(version) => Some((version.clone(), Vec::new())),
+            Dependency::Detailed { version, features } => {
+                Some((version.clone()?, features.clone()))
+            }
+        }
     }
-    let version = value
-        .split_once("version")
-        .and_then(|(_, rest)| quoted(rest).into_iter().next())?;
-    let features = value
-        .split_once("features")
-        .and_then(|(_, rest)| rest.split_once('[').map(|(_, list)| list))
-        .and_then(|list| list.split_once(']').map(|(items, _)| quoted(items)))
-        .unwrap_or_default();
-    Some((version, features))
+}
+
+/// What `built_with` reads of the facade's Cargo.toml.
+#[derive(Deserialize)]
+struct FacadeManifest {
+    dependencies: BTreeMap<String, Dependency>,
+}
+
+/// The version and features of a dependency given as the value of its line in Cargo.toml
+/// (course.yaml's `kata_dependencies` are written so): `"1"` or `{ version = "0.29",
+/// features = ["a", "b"] }`.
+fn version_and_features(value: &str) -> Option<(String, Vec<String>)> {
+    #[derive(Deserialize)]
+    struct Line {
+        value: Dependency,
+    }
+    let line: Line = toml::from_str(&format!("value = {value}")).ok()?;
+    line.value.version_and_features()
 }
 
 #[cfg(test)]
@@ -465,6 +487,10 @@ mod tests {
         assert_eq!(
             version_and_features("{ version = \"0.29\", features = [\"process\", \"fs\"] }"),
             Some(("0.29".into(), vec!["process".into(), "fs".into()]))
+        );
+        assert_eq!(
+            version_and_features("{ package = \"versioned\", features = [], version = \"1\" }"),
+            Some(("1".into(), vec![]))
         );
         assert_eq!(version_and_features("{ path = \"../sync\" }"), None);
     }

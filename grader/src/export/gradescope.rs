@@ -12,6 +12,7 @@
 //! name order, so the same course gives the same bytes.
 
 use crate::manifest::Course;
+use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -265,7 +266,8 @@ pub fn bundled_manifest(text: &str) -> Result<String, String> {
                     None => return Err(format!("`{key}` never ends")),
                 }
             }
-            let members: Vec<String> = quoted(&value)
+            let members: Vec<String> = strings(&value)
+                .map_err(|e| format!("`{key}`: {e}"))?
                 .into_iter()
                 .filter(|m| !left_out(m))
                 .map(|m| format!("\"{m}\""))
@@ -284,24 +286,13 @@ pub fn bundled_manifest(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// The quoted strings of a TOML array, in order.
-fn quoted(value: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c == '"' || c == '\'' {
-            let s: String = chars.by_ref().take_while(|&d| d != c).collect();
-            found.push(s);
-        } else if c == '#' {
-            // A comment runs to the end of its line.
-            for d in chars.by_ref() {
-                if d == '\n' {
-                    break;
-                }
-            }
-        }
+/// The strings of a TOML array (with its comments, over several lines), in order.
+fn strings(array: &str) -> Result<Vec<String>, toml::de::Error> {
+    #[derive(Deserialize)]
+    struct Line {
+        value: Vec<String>,
     }
-    found
+    toml::from_str::<Line>(&format!("value = {array}")).map(|line| line.value)
 }
 
 #[cfg(test)]
@@ -365,5 +356,7 @@ opt-level = 2
             assert!(out.contains(kept), "{kept} missing from:\n{out}");
         }
         assert!(bundled_manifest("[package]\nname = \"x\"\n").is_err());
+        // A member list that is not an array of strings is an error, not a guess.
+        assert!(bundled_manifest("[workspace]\nmembers = [sync]\n").is_err());
     }
 }
