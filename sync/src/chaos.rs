@@ -15,6 +15,11 @@
 //! beside busy processes a yield hands them a whole time slice, and at one in 16 a correct
 //! solution's stress test took 11 s instead of 0.05 s.
 //!
+//! A thread woken from a facade condition variable, once in [`HAND_OVER_ONE_IN`], lets the
+//! threads already waiting for the lock have it first; and a thread that notified without
+//! holding a lock naps now and then ([`NAP_AFTER_NOTIFY_ONE_IN`]), so that the woken one
+//! runs first.
+//!
 //! Only the hidden stress tests turn it on, at their start, in their own process (each
 //! test runs in a process of its own). It cannot be turned off again, so code under test
 //! that calls [`enable`] only makes its own races more likely to show. Under loom it does
@@ -79,6 +84,64 @@ pub(crate) fn step_holding_lock() {
         } else {
             shake();
         }
+    }
+}
+
+/// About one wake-up from a condition variable in this many, once chaos is on, lets go of
+/// the lock again at once and hands it to a thread already waiting for it, before it
+/// goes on. A woken waiter has no claim on the lock: with std's or pthread's condition
+/// variables another thread often takes it first. parking_lot hands it to a thread that
+/// slept long, so without this, code that trusts what it was woken for (an `if` where a
+/// `while` belongs, "closed?" asked before "an item?") passes by luck.
+pub const HAND_OVER_ONE_IN: u32 = 2;
+
+/// Whether a thread just woken from a condition variable should hand its lock over first
+/// (see [`HAND_OVER_ONE_IN`]).
+#[cfg(not(feature = "loom"))]
+#[inline]
+pub(crate) fn hand_over_after_wake() -> bool {
+    ON.load(Ordering::Relaxed) && roll().is_multiple_of(HAND_OVER_ONE_IN)
+}
+
+/// About one notification in this many that woke a thread while its sender held no facade
+/// lock, once chaos is on, is followed by a nap of [`AFTER_NOTIFY`]: long enough for the
+/// woken thread to run first, as it would if the sender were preempted right there. A
+/// sender holding the lock gains nothing by napping (the woken thread waits for the lock),
+/// so only the unlocked case pays; it is the one where a wake-up sent before the state it
+/// announces is lost (a waiter woken, finding nothing, waits again for good).
+pub const NAP_AFTER_NOTIFY_ONE_IN: u32 = 2;
+/// See [`NAP_AFTER_NOTIFY_ONE_IN`].
+pub const AFTER_NOTIFY: std::time::Duration = std::time::Duration::from_micros(100);
+
+#[cfg(not(feature = "loom"))]
+std::thread_local! {
+    /// Facade locks the thread holds now.
+    static HELD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(not(feature = "loom"))]
+#[inline]
+pub(crate) fn took_lock() {
+    let _ = HELD.try_with(|held| held.set(held.get() + 1));
+}
+
+#[cfg(not(feature = "loom"))]
+#[inline]
+pub(crate) fn let_go_of_lock() {
+    let _ = HELD.try_with(|held| held.set(held.get().saturating_sub(1)));
+}
+
+/// Called after every notification of a facade condition variable, with whether it woke
+/// a thread (see [`NAP_AFTER_NOTIFY_ONE_IN`]).
+#[cfg(not(feature = "loom"))]
+#[inline]
+pub(crate) fn after_notify(woke: bool) {
+    if woke
+        && ON.load(Ordering::Relaxed)
+        && HELD.try_with(|held| held.get() == 0).unwrap_or(false)
+        && roll().is_multiple_of(NAP_AFTER_NOTIFY_ONE_IN)
+    {
+        std::thread::sleep(AFTER_NOTIFY);
     }
 }
 

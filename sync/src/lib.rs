@@ -280,6 +280,22 @@ pub struct MutexGuard<'a, T> {
     inner: imp::MutexGuard<'a, T>,
 }
 
+#[cfg(not(feature = "loom"))]
+impl<'a, T> MutexGuard<'a, T> {
+    /// A guard of a lock just taken: counted among the locks its thread holds.
+    fn taken(inner: imp::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        chaos::took_lock();
+        MutexGuard { inner }
+    }
+}
+
+#[cfg(not(feature = "loom"))]
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        chaos::let_go_of_lock();
+    }
+}
+
 #[cfg(feature = "loom")]
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
@@ -307,10 +323,8 @@ impl<T> Mutex<T> {
         #[cfg(not(feature = "loom"))]
         return {
             let guard = match self.inner.try_lock() {
-                Some(inner) => MutexGuard { inner },
-                None => MutexGuard {
-                    inner: hang::blocked(hang::Kind::Lock, || self.inner.lock()),
-                },
+                Some(inner) => MutexGuard::taken(inner),
+                None => MutexGuard::taken(hang::blocked(hang::Kind::Lock, || self.inner.lock())),
             };
             chaos::step_holding_lock();
             guard
@@ -334,7 +348,7 @@ impl<T> Mutex<T> {
         #[cfg(not(feature = "loom"))]
         return {
             chaos::step();
-            let got = self.inner.try_lock().map(|inner| MutexGuard { inner });
+            let got = self.inner.try_lock().map(MutexGuard::taken);
             if got.is_some() {
                 chaos::step_holding_lock();
             }
@@ -433,6 +447,15 @@ impl WaitTimeoutResult {
     }
 }
 
+/// Under chaos, now and then, a thread just woken from a wait lets go of the lock and
+/// hands it to a thread already waiting for it (see [`chaos::HAND_OVER_ONE_IN`]).
+#[cfg(not(feature = "loom"))]
+fn hand_over_after_wake<T>(guard: &mut MutexGuard<'_, T>) {
+    if chaos::hand_over_after_wake() {
+        imp::MutexGuard::unlocked_fair(&mut guard.inner, || {});
+    }
+}
+
 /// A condition variable in parking_lot's style: `wait(&mut guard)`.
 pub struct Condvar {
     inner: imp::Condvar,
@@ -456,7 +479,10 @@ impl Condvar {
         #[cfg(not(feature = "loom"))]
         chaos::step_holding_lock();
         #[cfg(not(feature = "loom"))]
-        hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
+        {
+            hang::blocked(hang::Kind::Wait, || self.inner.wait(&mut guard.inner));
+            hand_over_after_wake(guard);
+        }
         #[cfg(feature = "loom")]
         {
             let at = std::panic::Location::caller();
@@ -484,15 +510,17 @@ impl Condvar {
         #[cfg(not(feature = "loom"))]
         chaos::step_holding_lock();
         #[cfg(not(feature = "loom"))]
-        return WaitTimeoutResult {
-            timed_out: if timeout >= hang::LONG_WAIT {
+        return {
+            let timed_out = if timeout >= hang::LONG_WAIT {
                 hang::blocked(hang::Kind::Wait, || {
                     self.inner.wait_for(&mut guard.inner, timeout)
                 })
             } else {
                 self.inner.wait_for(&mut guard.inner, timeout)
             }
-            .timed_out(),
+            .timed_out();
+            hand_over_after_wake(guard);
+            WaitTimeoutResult { timed_out }
         };
         #[cfg(feature = "loom")]
         {
@@ -515,16 +543,24 @@ impl Condvar {
     #[track_caller]
     pub fn notify_one(&self) {
         #[cfg(feature = "loom")]
-        trace::step("notify_one", std::panic::Location::caller());
-        self.inner.notify_one();
+        {
+            trace::step("notify_one", std::panic::Location::caller());
+            self.inner.notify_one();
+        }
+        #[cfg(not(feature = "loom"))]
+        chaos::after_notify(self.inner.notify_one());
     }
 
     /// Wakes every waiting thread.
     #[track_caller]
     pub fn notify_all(&self) {
         #[cfg(feature = "loom")]
-        trace::step("notify_all", std::panic::Location::caller());
-        self.inner.notify_all();
+        {
+            trace::step("notify_all", std::panic::Location::caller());
+            self.inner.notify_all();
+        }
+        #[cfg(not(feature = "loom"))]
+        chaos::after_notify(self.inner.notify_all() > 0);
     }
 }
 
