@@ -9,6 +9,7 @@
 # PREFIX runs each test under a command of its own (`taskset -c 0` for one core). For a
 # crowded machine, start busy loops beside it: `for i in 1 2 3; do sh -c 'while :; do :;
 # done' & done`, and kill them after.
+# ONLY="name1 name2 solution" limits the run to those mutants (file names without .rs).
 set -euo pipefail
 kata=$1 suite=$2 runs=${3:-10}
 shift $(( $# < 3 ? $# : 3 ))
@@ -20,6 +21,7 @@ cd "$repo"
 cargo build -q -p grader
 cp -r "solutions/$kata" "$tree/$kata"
 for mutant in tests/mutants/"$kata"/*.rs solution; do
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $(basename "$mutant" .rs) "* ]]; then continue; fi
   if [ "$mutant" = solution ]; then
     cp "solutions/$kata/src/lib.rs" "$tree/$kata/src/lib.rs"
   else
