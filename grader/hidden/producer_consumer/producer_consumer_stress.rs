@@ -5,7 +5,10 @@
 //! (a full queue at the instant the channel closes, consumers asleep when the last
 //! Sender goes), a test makes that moment happen over and over: slow consumers keep the
 //! queue full, slow producers keep the consumers waiting, and the rounds repeat it
-//! hundreds of times.
+//! hundreds of times. Every test turns on the facade's chaos (`kata_sync::chaos`) first:
+//! lock holders dawdle, and a woken waiter now and then lets a thread already waiting for
+//! the lock have it first, as on any scheduler; so a bug that needs an unlucky moment
+//! fails its test on every run, not by luck (`scripts/catch-matrix.sh` measures it).
 
 use crossbeam::channel as reference;
 use kata_harness::hidden_test;
@@ -219,6 +222,7 @@ hidden_test! {
     /// try_recv, len, clone and drop of both ends), run on the kata's channel and on
     /// crossbeam's `bounded` channel side by side: every call gives the same result.
     fn behaves_like_crossbeam_bounded_channel() {
+        kata_sync::chaos::enable();
         let mut rng = Rng(0x5EED_CAFE_F00D_1234);
         for n in 0..3000 {
             if let Some((script, difference)) = compare_one_script(&mut rng) {
@@ -244,54 +248,101 @@ fn dawdle(spins: usize) {
     thread::yield_now();
 }
 
-hidden_test! {
-    /// 4 producers x 1 000 items into a channel of bound 4, one slow consumer: len()
-    /// never exceeds 4, seen from either side, and every item arrives.
-    fn queue_never_exceeds_its_bound() {
-        const PRODUCERS: usize = 4;
-        const EACH: usize = 1_000;
-        const BOUND: usize = 4;
-        let (tx, rx) = channel(BOUND);
-        let most = Arc::new(AtomicUsize::new(0));
-        let start = Arc::new(Barrier::new(PRODUCERS + 1));
-        let producers: Vec<_> = (0..PRODUCERS)
-            .map(|_| {
-                let (tx, most, start) = (tx.clone(), Arc::clone(&most), Arc::clone(&start));
-                thread::spawn(move || {
-                    start.wait();
-                    for i in 0..EACH {
-                        tx.send(i).expect("send while the Receiver is alive");
-                        most.fetch_max(tx.len(), Ordering::SeqCst);
-                    }
-                })
-            })
-            .collect();
-        drop(tx);
-        start.wait();
-        for n in 0..PRODUCERS * EACH {
-            most.fetch_max(rx.len(), Ordering::SeqCst);
-            if rx.recv().is_err() {
-                panic!("item #{n} of {}: {EARLY_END}", PRODUCERS * EACH);
+/// Every item was received and every Sender is gone: try_recv must say Disconnected.
+#[track_caller]
+fn assert_closed<T: std::fmt::Debug>(rx: &Receiver<T>) {
+    let last = rx.try_recv();
+    assert!(
+        matches!(last, Err(TryRecvError::Disconnected)),
+        "every item was received and every Sender is gone: the channel is closed, and \
+         try_recv() must say Err(Disconnected) (not Empty: nothing can ever come again); \
+         it said {last:?}"
+    );
+}
+
+/// Starts `n` producer threads, the `i`-th running `make(i)`, which returns its Sender
+/// once it has sent everything; the thread drops that Sender only once the consumer drops
+/// the returned handle (when it has received every item), so the channel closes only
+/// then. (The threads wait on the facade's channel, which the hang watch sees.)
+fn hold_senders_until_received<T, B, F>(
+    n: usize,
+    mut make: B,
+) -> (Vec<thread::JoinHandle<()>>, Vec<kata_sync::mpsc::Sender<()>>)
+where
+    T: Send + 'static,
+    B: FnMut(usize) -> F,
+    F: FnOnce() -> Sender<T> + Send + 'static,
+{
+    (0..n)
+        .map(|i| {
+            let body = make(i);
+            let (release, released) = kata_sync::mpsc::channel::<()>();
+            let handle = thread::spawn(move || {
+                let tx = body();
+                let _ = released.recv();
+                drop(tx);
+            });
+            (handle, release)
+        })
+        .unzip()
+}
+
+/// 4 producers x 1 000 items into a channel of bound `bound`, one slow consumer: returns
+/// the largest len() seen from either side. Every item must arrive. The producers keep
+/// their Senders until the consumer has every item (the channel closes only then): this
+/// test is about the bound, and a consumer woken just as the channel closes is
+/// `run_stops_every_consumer_and_loses_nothing`'s to catch, on every run rather than by
+/// luck here.
+fn most_ever_queued(bound: usize) -> usize {
+    const PRODUCERS: usize = 4;
+    const EACH: usize = 1_000;
+    let (tx, rx) = channel(bound);
+    let most = Arc::new(AtomicUsize::new(0));
+    let start = Arc::new(Barrier::new(PRODUCERS + 1));
+    let (producers, received) = hold_senders_until_received(PRODUCERS, |_| {
+        let (tx, most, start) = (tx.clone(), Arc::clone(&most), Arc::clone(&start));
+        move || {
+            start.wait();
+            for i in 0..EACH {
+                tx.send(i).expect("send while the Receiver is alive");
+                most.fetch_max(tx.len(), Ordering::SeqCst);
             }
-            dawdle(20);
+            tx
         }
-        for p in producers {
-            p.join().expect("a producer thread panicked");
+    });
+    drop(tx);
+    start.wait();
+    for n in 0..PRODUCERS * EACH {
+        most.fetch_max(rx.len(), Ordering::SeqCst);
+        if rx.recv().is_err() {
+            panic!("item #{n} of {}: {EARLY_END}", PRODUCERS * EACH);
         }
-        let most = most.load(Ordering::SeqCst);
-        assert!(
-            most <= BOUND,
-            "4 producers and a slow consumer on a channel of bound {BOUND}: len() returned \
-             {most}. send must wait while the queue holds `bound` items (in a `while` loop \
-             on a condvar) until a receiver takes one"
-        );
-        let last = rx.try_recv();
-        assert!(
-            matches!(last, Err(TryRecvError::Disconnected)),
-            "every item was received and every Sender is gone: the channel is closed, and \
-             try_recv() must say Err(Disconnected) (not Empty: nothing can ever come again); \
-             it said {last:?}"
-        );
+        dawdle(20);
+    }
+    drop(received);
+    for p in producers {
+        p.join().expect("a producer thread panicked");
+    }
+    assert_closed(&rx);
+    most.load(Ordering::SeqCst)
+}
+
+hidden_test! {
+    /// 4 producers x 1 000 items into a channel of bound 4, then of bound 1, one slow
+    /// consumer: len() never exceeds the bound, seen from either side, and every item
+    /// arrives.
+    fn queue_never_exceeds_its_bound() {
+        kata_sync::chaos::enable();
+        for bound in [4, 1] {
+            let most = most_ever_queued(bound);
+            assert!(
+                most <= bound,
+                "4 producers and a slow consumer on a channel of bound {bound}: len() \
+                 returned {most}. send must wait while the queue holds `bound` items (in a \
+                 `while` loop on a condvar: another sender may fill the place it was woken \
+                 for) until a receiver takes one"
+            );
+        }
     }
 }
 
@@ -299,21 +350,22 @@ hidden_test! {
     /// 4 producers x 1 000 numbered items, bound 8, one consumer: every item arrives
     /// exactly once, and each producer's items in the order it sent them.
     fn one_consumer_gets_every_item_once_in_order() {
+        kata_sync::chaos::enable();
         const PRODUCERS: usize = 4;
         const EACH: usize = 1_000;
         let (tx, rx) = channel(8);
         let start = Arc::new(Barrier::new(PRODUCERS + 1));
-        let producers: Vec<_> = (0..PRODUCERS)
-            .map(|p| {
-                let (tx, start) = (tx.clone(), Arc::clone(&start));
-                thread::spawn(move || {
-                    start.wait();
-                    for i in 0..EACH {
-                        tx.send((p, i)).expect("send while the Receiver is alive");
-                    }
-                })
-            })
-            .collect();
+        // The Senders stay until every item is in: see `most_ever_queued`.
+        let (producers, received) = hold_senders_until_received(PRODUCERS, |p| {
+            let (tx, start) = (tx.clone(), Arc::clone(&start));
+            move || {
+                start.wait();
+                for i in 0..EACH {
+                    tx.send((p, i)).expect("send while the Receiver is alive");
+                }
+                tx
+            }
+        });
         drop(tx);
         start.wait();
         let mut next = [0; PRODUCERS];
@@ -338,23 +390,21 @@ hidden_test! {
             next[p] += 1;
             dawdle(5);
         }
+        drop(received);
         for p in producers {
             p.join().expect("a producer thread panicked");
         }
-        let last = rx.try_recv();
-        assert!(
-            matches!(last, Err(TryRecvError::Disconnected)),
-            "every item was received and every Sender is gone: the channel is closed, and \
-             try_recv() must say Err(Disconnected) (not Empty: nothing can ever come again); \
-             it said {last:?}"
-        );
+        assert_closed(&rx);
     }
 }
 
 /// A producer for `run`: `count` numbered items, made slowly or at once. A slow producer
-/// dawdles between items and, before it ends, waits (a bounded while) until every item
-/// made so far has been consumed, so that the consumers are asleep in recv when the
-/// channel closes.
+/// dawdles between items and holds its last item back until every item made so far has
+/// been consumed and every consumer is asleep in recv; then it hands that item out and
+/// ends at once. So the last producer's last item wakes a sleeping consumer and the
+/// channel closes (run drops that producer's Sender) before the consumer can run, on
+/// every run: a recv that, once woken, asks "closed?" before it looks at the queue loses
+/// that item.
 struct Producer {
     id: usize,
     next: usize,
@@ -362,6 +412,22 @@ struct Producer {
     slow: bool,
     made: Arc<AtomicUsize>,
     consumed: Arc<AtomicUsize>,
+    /// The consumer threads (`kata_sync::hang::tid()`), as they are first seen.
+    consumers: Arc<Mutex<Vec<i32>>>,
+    until_asleep: Arc<Mutex<UntilAsleep>>,
+}
+
+impl Producer {
+    fn until_drained_and_consumers_asleep(&self) {
+        for _ in 0..20_000 {
+            if self.consumed.load(Ordering::SeqCst) >= self.made.load(Ordering::SeqCst) {
+                break;
+            }
+            thread::yield_now();
+        }
+        let consumers = self.consumers.lock().unwrap().clone();
+        self.until_asleep.lock().unwrap().these(&consumers);
+    }
 }
 
 impl Iterator for Producer {
@@ -369,21 +435,14 @@ impl Iterator for Producer {
 
     fn next(&mut self) -> Option<(usize, usize)> {
         if self.next == self.count {
-            if self.slow {
-                for _ in 0..20_000 {
-                    if self.consumed.load(Ordering::SeqCst) >= self.made.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    thread::yield_now();
-                }
-                for _ in 0..20 {
-                    thread::yield_now();
-                }
-            }
             return None;
         }
         if self.slow {
-            dawdle(50);
+            if self.next + 1 == self.count {
+                self.until_drained_and_consumers_asleep();
+            } else {
+                dawdle(50);
+            }
         }
         self.made.fetch_add(1, Ordering::SeqCst);
         self.next += 1;
@@ -394,18 +453,22 @@ impl Iterator for Producer {
 hidden_test! {
     /// 100 pipelines through run: 3 producers x 40 items, 3 consumers, bound 2, turn by
     /// turn with slow consumers (the queue is full when it closes) and slow producers
-    /// (the consumers are asleep when it closes). Each run returns, every item is
+    /// (the consumers are asleep when each producer's last item comes, and the channel
+    /// closes right after the last of them). Each run returns, every item is
     /// consumed exactly once, each consumer gets each producer's items in order, and the
     /// 3 consumers are 3 threads of their own that work at the same time.
     fn run_stops_every_consumer_and_loses_nothing() {
+        kata_sync::chaos::enable();
         const PRODUCERS: usize = 3;
         const CONSUMERS: usize = 3;
         const EACH: usize = 40;
         let caller = thread::current().id();
+        let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..100 {
             let slow_producers = round % 2 == 1;
             let made = Arc::new(AtomicUsize::new(0));
             let consumed = Arc::new(AtomicUsize::new(0));
+            let consumers = Arc::new(Mutex::new(Vec::new()));
             let producers: Vec<Producer> = (0..PRODUCERS)
                 .map(|id| Producer {
                     id,
@@ -414,6 +477,8 @@ hidden_test! {
                     slow: slow_producers,
                     made: Arc::clone(&made),
                     consumed: Arc::clone(&consumed),
+                    consumers: Arc::clone(&consumers),
+                    until_asleep: Arc::clone(&until_asleep),
                 })
                 .collect();
             // The first CONSUMERS calls of consume meet at a barrier: they can only all
@@ -425,12 +490,14 @@ hidden_test! {
             let consume = {
                 let (consumed, meet, calls) = (Arc::clone(&consumed), meet, calls);
                 let (on_caller, threads) = (Arc::clone(&on_caller), Arc::clone(&threads));
+                let consumers = Arc::clone(&consumers);
                 move |_: &(usize, usize)| {
                     let me = thread::current().id();
                     if me == caller {
                         on_caller.store(true, Ordering::SeqCst);
                     } else if calls.fetch_add(1, Ordering::SeqCst) < CONSUMERS {
                         threads.lock().unwrap().push(me);
+                        consumers.lock().unwrap().push(kata_sync::hang::tid());
                         meet.wait();
                     }
                     if !slow_producers {
@@ -493,6 +560,7 @@ hidden_test! {
     /// 4 wait in send; then the only Receiver is dropped: each send returns
     /// Err(SendError(its item)), and exactly 2 sends ever succeeded.
     fn dropping_the_receiver_fails_every_blocked_sender() {
+        kata_sync::chaos::enable();
         const PRODUCERS: usize = 4;
         const BOUND: usize = 2;
         const LIMIT: usize = 10_000;
@@ -562,6 +630,7 @@ hidden_test! {
     /// keeps the channel open for the senders; once the last Receiver is gone, try_send says
     /// Disconnected(item) even on a full channel, and send gives the item back.
     fn a_closed_channel_is_drained_first() {
+        kata_sync::chaos::enable();
         let (tx, rx) = channel(3);
         for i in 1..=3 {
             assert!(tx.send(i).is_ok(), "send({i}) into a channel of bound 3 returned Err");
@@ -625,6 +694,7 @@ hidden_test! {
     /// channel(0) panics (a queue that can hold nothing); run with 0 consumers is
     /// Err(NoConsumers), and with bound 0 Err(ZeroBound), before any item is taken.
     fn a_bound_or_consumer_count_of_0_is_refused() {
+        kata_sync::chaos::enable();
         let made = catch_unwind(|| {
             let (tx, _rx) = channel::<u8>(0);
             tx.capacity()
@@ -697,6 +767,7 @@ hidden_test! {
     /// consume panics on one item (with a &str payload, then with a String): run panics on
     /// the caller's thread with that very payload, not a panic of its own.
     fn run_passes_on_the_panic_of_consume() {
+        kata_sync::chaos::enable();
         let caller = thread::current().id();
         for round in 0..10u32 {
             let caught = catch_unwind(AssertUnwindSafe(|| {
@@ -755,6 +826,7 @@ hidden_test! {
     /// other has started on item 1, which takes a while. When run's panic reaches the
     /// caller, the other consumer must have finished: run waits for every thread first.
     fn run_panics_only_once_every_thread_has_stopped() {
+        kata_sync::chaos::enable();
         for round in 0..20 {
             let started = Arc::new(AtomicUsize::new(0));
             let finished = Arc::new(AtomicBool::new(false));
@@ -818,6 +890,7 @@ hidden_test! {
     /// items than the bound: once the consumer is gone the producer's send fails and it
     /// stops, so run ends (with the consumer's panic) instead of waiting forever.
     fn run_ends_when_every_consumer_has_panicked() {
+        kata_sync::chaos::enable();
         let outcome = within(Duration::from_secs(20), || {
             let caller = thread::current().id();
             catch_unwind(AssertUnwindSafe(|| {

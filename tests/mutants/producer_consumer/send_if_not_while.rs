@@ -1,6 +1,5 @@
 //! Mutant: `send` waits for room with an `if`: once woken it pushes without checking that the place it was woken for is still free.
-//! expect-fail: producer_consumer_loom::two_senders_never_overfill_a_bound_of_1
-//! may-fail: producer_consumer_stress::queue_never_exceeds_its_bound
+//! expect-fail: producer_consumer_loom::two_senders_never_overfill_a_bound_of_1, producer_consumer_stress::queue_never_exceeds_its_bound
 //!
 //! Blind mutant: `send` waits for room with an `if`: once woken it pushes without checking that the place it was woken for is still free.
 //! Breaks: "the queue never holds more than `bound` items: `send` waits while it is full" (README) and `len`'s "never more than the bound".
