@@ -1,6 +1,5 @@
 //! Mutant: `get` wakes a putter only when the queue goes from full to not full ("putters only wait while it is full").
-//! expect-fail: blocking_queue_loom::two_gets_in_a_row_wake_both_waiting_producers
-//! may-fail: blocking_queue_stress::four_producers_four_consumers_every_item_once, blocking_queue_stress::lifo_and_priority_queues_deliver_every_item_once
+//! expect-fail: blocking_queue_loom::two_gets_in_a_row_wake_both_waiting_producers, blocking_queue_stress::four_producers_four_consumers_every_item_once, blocking_queue_stress::lifo_and_priority_queues_deliver_every_item_once
 //!
 //! Blind mutant: `get` wakes a putter only when the queue goes from full to not full ("putters only wait while it is full").
 //! Breaks: "no lost wake-up: ... or two producers and one consumer, every item is delivered and nobody sleeps forever" (README).

@@ -1,6 +1,5 @@
 //! Mutant: `put` wakes a getter only when the queue goes from empty to non-empty ("nobody can be waiting on a queue that already had items").
-//! expect-fail: blocking_queue_loom::two_puts_in_a_row_wake_both_waiting_consumers
-//! may-fail: blocking_queue_stress::four_producers_four_consumers_every_item_once, blocking_queue_stress::lifo_and_priority_queues_deliver_every_item_once
+//! expect-fail: blocking_queue_loom::two_puts_in_a_row_wake_both_waiting_consumers, blocking_queue_stress::four_producers_four_consumers_every_item_once, blocking_queue_stress::lifo_and_priority_queues_deliver_every_item_once
 //!
 //! Blind mutant: `put` wakes a getter only when the queue goes from empty to non-empty ("nobody can be waiting on a queue that already had items").
 //! Breaks: "no lost wake-up: ... with two consumers and one producer ... every item is delivered and nobody sleeps forever" (README).
