@@ -1,6 +1,5 @@
 //! Mutant: `ready()` uses `try_lock` on the slot ("ready must never block") and answers `false` whenever the lock is busy.
 //! expect-fail: async_callback_stress::ready_never_lies_about_a_complete_result
-//! may-fail: async_callback_stress::many_threads_waiting_on_one_result_all_return
 //!
 //! Blind mutant: `ready()` uses `try_lock` on the slot ("ready must never block") and answers `false` whenever the lock is busy.
 //! Breaks: "`ready`: True once the job has finished and its callback has returned." (README): once the result is complete, `ready()` must say so every time; here it lies while another thread holds the slot's lock (another `ready()`, `wait()` checking, the worker filling).

@@ -1,6 +1,5 @@
 //! Mutant: a worker that wakes up and finds the pool closed exits at once ("close woke me: time to go"), without one more look at the queue.
 //! expect-fail: async_callback_loom::a_job_queued_just_before_close_still_runs, async_callback_loom::close_then_join_runs_every_callback
-//! may-fail: async_callback_stress::ten_thousand_callbacks_each_once_with_their_own_result, async_callback_stress::callbacks_run_on_the_worker_that_ran_the_job, async_callback_stress::panicking_jobs_never_call_back, async_callback_stress::panicking_callbacks_keep_every_worker, async_callback_stress::dropping_the_pool_runs_every_callback, async_callback_stress::ready_never_lies_about_a_complete_result, async_callback_stress::many_threads_waiting_on_one_result_all_return, async_callback_stress::zero_workers_and_an_early_join_are_refused
 //!
 //! Blind mutant: a worker that wakes up and finds the pool closed exits at once ("close woke me: time to go"), without one more look at the queue.
 //! Breaks: "`close`: Accepts no more jobs; queued jobs (and their callbacks) still run." and "`close` then `join` (or dropping the pool) runs every queued job and callback" (README).
