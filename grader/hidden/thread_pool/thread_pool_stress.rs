@@ -3,6 +3,11 @@
 //! Verdicts come from results and rendezvous, never from timing. A job that would wait at
 //! a rendezvous first checks that it runs on a worker thread: run on the caller's thread,
 //! it returns at once instead of waiting for jobs that could never join it.
+//!
+//! Every test turns on the facade's chaos (`kata_sync::chaos`) first, so that threads
+//! meet in every order a scheduler could give them. An idle pool is ended only once its
+//! workers are asleep (`settle`): a close that comes while a worker is between its check
+//! and its wait is for `thread_pool_loom` to explore, on every run, not for luck here.
 
 use kata_harness::hidden_test;
 use kata_testkit::{assert_matches, share};
@@ -30,6 +35,21 @@ fn pool(workers: usize) -> ThreadPool {
     }
 }
 
+/// Until the `workers` idle workers of the pool are asleep in their waits, before the test
+/// ends an idle pool. A pool whose worker is caught between its check and its wait when the
+/// pool closes (a close that notifies without the queue's lock loses that wake-up) is
+/// `thread_pool_loom`'s to check, on every run; here it would be luck, so these endings
+/// wait for it to pass. Once a wait has been in vain (a pool whose workers poll instead of
+/// sleeping), later ones in the same test do not wait, as with [`UntilAsleep`].
+fn settle(workers: usize) {
+    static GAVE_UP: AtomicBool = AtomicBool::new(false);
+    if !GAVE_UP.load(Ordering::SeqCst)
+        && !kata_sync::hang::until_asleep_in_waits(workers, UntilAsleep::FALLBACK)
+    {
+        GAVE_UP.store(true, Ordering::SeqCst);
+    }
+}
+
 const ON_CALLER: &str = "the job ran on the thread that called the pool, not on a worker: \
     a pool hands every job to one of its own worker threads";
 
@@ -37,6 +57,7 @@ hidden_test! {
     /// 120 jobs on 3 workers: never more than 3 run at once, and all run on at most 3
     /// threads (a pool reuses its workers; it does not start a thread per job).
     fn never_runs_more_jobs_than_workers() {
+        kata_sync::chaos::enable();
         const WORKERS: usize = 3;
         const JOBS: usize = 120;
         let pool = pool(WORKERS);
@@ -66,6 +87,7 @@ hidden_test! {
                 Err(e) => panic!("job #{i} returns normally, yet its result was Err({e:?})"),
             };
         }
+        settle(WORKERS);
         drop(pool);
         let most = most.load(Ordering::SeqCst);
         assert!(
@@ -87,6 +109,7 @@ hidden_test! {
     /// 4 workers, 4 jobs that all must be running at once to finish (a Barrier of 4),
     /// 25 rounds: every worker takes a job, none runs two jobs in turn.
     fn runs_as_many_jobs_at_once_as_workers() {
+        kata_sync::chaos::enable();
         const WORKERS: usize = 4;
         let pool = pool(WORKERS);
         let caller = thread::current().id();
@@ -115,6 +138,7 @@ hidden_test! {
                 }
             }
         }
+        settle(WORKERS);
         drop(pool);
     }
 }
@@ -138,6 +162,7 @@ hidden_test! {
     /// 100 panicking jobs through apply on 3 workers: each gives JobPanicked, no worker
     /// thread exits, and afterwards 3 jobs meet at a Barrier of 3 (all workers are alive).
     fn survives_a_hundred_panicking_jobs() {
+        kata_sync::chaos::enable();
         const WORKERS: usize = 3;
         let pool = pool(WORKERS);
         let caller = thread::current().id();
@@ -192,6 +217,7 @@ hidden_test! {
             "{exited} of the threads that ran panicking jobs exited although the pool was \
              still open: a panic must not end a worker"
         );
+        settle(WORKERS);
         drop(pool);
     }
 }
@@ -199,6 +225,7 @@ hidden_test! {
 hidden_test! {
     /// ThreadPool::new(0) is Err(ZeroWorkers); new(n) for n in 1..=4 has n workers.
     fn zero_workers_is_an_error() {
+        kata_sync::chaos::enable();
         assert_matches!(
             ThreadPool::new(0), Err(PoolError::ZeroWorkers),
             "ThreadPool::new(0) must be Err(ZeroWorkers): a pool without workers would \
@@ -207,6 +234,7 @@ hidden_test! {
         for n in 1..=4 {
             let pool = pool(n);
             assert_eq!(pool.workers(), n, "ThreadPool::new({n}).workers()");
+            settle(n);
         }
     }
 }
@@ -215,9 +243,11 @@ hidden_test! {
     /// After close, and after terminate, execute and apply_async are refused with Closed,
     /// and the refused jobs never run.
     fn closed_after_close_and_after_terminate() {
+        kata_sync::chaos::enable();
         for ending in ["close", "terminate"] {
             let pool = pool(2);
             assert_matches!(pool.execute(|| {}), Ok(()), "execute on an open pool");
+            settle(2);
             if ending == "close" {
                 pool.close();
             } else {
@@ -253,12 +283,14 @@ hidden_test! {
 hidden_test! {
     /// apply after close gives Closed at once (it neither runs the job nor waits forever).
     fn apply_after_close_is_closed() {
+        kata_sync::chaos::enable();
         let pool = pool(2);
         let caller = thread::current().id();
         assert_matches!(
             pool.apply(move || on_worker(caller)), Ok(true),
             "apply on an open pool must run the job on a worker and return its value"
         );
+        settle(2);
         pool.close();
         let ran = Arc::new(AtomicBool::new(false));
         let refused = {
@@ -278,6 +310,7 @@ hidden_test! {
 hidden_test! {
     /// 500 apply_async on 4 workers, then get in order: result #i is job #i's value.
     fn many_apply_async_results_in_order() {
+        kata_sync::chaos::enable();
         let pool = pool(4);
         let caller = thread::current().id();
         let results: Vec<_> = (0..500u64)
@@ -297,6 +330,7 @@ hidden_test! {
                 ),
             }
         }
+        settle(4);
         drop(pool);
     }
 }
@@ -305,6 +339,7 @@ hidden_test! {
     /// 40 queued jobs, then the pool is dropped without close or join: when the drop
     /// returns, all 40 have run (Drop closes, and joins every worker).
     fn dropping_the_pool_waits_for_its_workers() {
+        kata_sync::chaos::enable();
         const JOBS: usize = 40;
         let pool = pool(3);
         let done = Arc::new(AtomicUsize::new(0));
@@ -339,6 +374,7 @@ hidden_test! {
     /// Both workers are held inside jobs, 5 more jobs are queued, then terminate: the
     /// 5 never run and their results are Closed; the 2 running jobs finish normally.
     fn terminate_drops_unstarted_jobs() {
+        kata_sync::chaos::enable();
         const WORKERS: usize = 2;
         let pool = pool(WORKERS);
         let caller = thread::current().id();
@@ -411,6 +447,7 @@ hidden_test! {
     /// must say true every time (ready never waits for the job, and a busy lock is no
     /// reason to say false).
     fn ready_never_lies_about_a_finished_job() {
+        kata_sync::chaos::enable();
         const POLLERS: usize = 3;
         const POLLS: usize = 1_000_000;
         let pool = pool(2);
@@ -460,6 +497,7 @@ hidden_test! {
         );
         let result = result.try_unwrap().expect("the pollers are done with the result");
         assert_matches!(result.get(), Ok(true), "get() of the job that ran on a worker");
+        settle(2);
         drop(pool);
     }
 }
@@ -468,6 +506,7 @@ hidden_test! {
     /// 30 jobs queued with execute panic on 3 workers; then 3 jobs that must all run at once
     /// (a Barrier of 3) still all succeed: no panicking job ended its worker.
     fn panicking_execute_jobs_keep_every_worker() {
+        kata_sync::chaos::enable();
         const WORKERS: usize = 3;
         let pool = pool(WORKERS);
         let caller = thread::current().id();
@@ -510,6 +549,7 @@ hidden_test! {
         for r in got {
             assert_matches!(r, Ok(true), "a job meeting the others at a barrier, after 30 panicking jobs");
         }
+        settle(WORKERS);
         drop(pool);
     }
 }
@@ -519,6 +559,7 @@ hidden_test! {
     /// (even rounds) or terminated (odd rounds): join returns, since every idle worker is
     /// woken and exits.
     fn an_idle_pool_closed_or_terminated_joins() {
+        kata_sync::chaos::enable();
         let until_asleep = Arc::new(Mutex::new(UntilAsleep::new()));
         for round in 0..40 {
             let until_asleep = Arc::clone(&until_asleep);
@@ -557,34 +598,49 @@ hidden_test! {
 }
 
 hidden_test! {
-    /// 10 rounds: a job is held on one of 2 workers, the pool is closed, and two threads
-    /// call join at once; when each join returns, the job must have finished.
+    /// 10 rounds: two jobs are held on the 2 workers and a third waits in the queue; the
+    /// pool is closed and two threads call join at once; when each join returns, all three
+    /// jobs must have finished.
     fn two_joins_at_once_both_wait_for_the_workers() {
+        kata_sync::chaos::enable();
         let mut until_asleep = UntilAsleep::new();
         for round in 0..10 {
             let pool = share!(pool(2), "ThreadPool");
             let gate = Arc::new(Gate::new());
             let _open_at_the_end = Gate::open_on_drop(&gate);
-            let finished = Arc::new(AtomicBool::new(false));
+            let finished = Arc::new(AtomicUsize::new(0));
             let on_caller = Arc::new(AtomicBool::new(false));
             let caller = thread::current().id();
-            {
+            let (started_tx, started) = std::sync::mpsc::channel();
+            for held in [true, true, false] {
                 let (gate, finished) = (Arc::clone(&gate), Arc::clone(&finished));
-                let on_caller = Arc::clone(&on_caller);
+                let (on_caller, started_tx) = (Arc::clone(&on_caller), started_tx.clone());
                 assert_matches!(
                     pool.execute(move || {
-                        if on_worker(caller) {
-                            gate.wait();
-                        } else {
+                        if !on_worker(caller) {
                             on_caller.store(true, Ordering::SeqCst);
+                        } else if held {
+                            let _ = started_tx.send(());
+                            gate.wait();
                         }
-                        finished.store(true, Ordering::SeqCst);
+                        finished.fetch_add(1, Ordering::SeqCst);
                     }),
                     Ok(()),
                     "execute on an open pool"
                 );
             }
             assert!(!on_caller.load(Ordering::SeqCst), "execute: {ON_CALLER}");
+            // Both workers are inside a held job, so the third job is still queued when
+            // the pool closes, and no worker is between its check and its wait.
+            for _ in 0..2 {
+                if started.recv_timeout(Duration::from_secs(20)).is_err() {
+                    panic!(
+                        "round {round}: two jobs that wait at a gate were given to a pool of \
+                         2 workers, and they were not both running 20 s later: each worker \
+                         takes the next queued job"
+                    );
+                }
+            }
             pool.close();
             let (tid_tx, tid_rx) = std::sync::mpsc::channel();
             let joiners: Vec<_> = (0..2)
@@ -607,11 +663,13 @@ hidden_test! {
                 let (ok, finished_then) = joiner.join().expect("a joining thread panicked");
                 assert!(ok, "round {round}: join() after close() returned Err");
                 assert!(
-                    finished_then,
-                    "round {round}: two threads called join() after close() while a job was \
-                     still running, and one join returned before the job had finished: join \
-                     waits until every worker has exited, in every thread that calls it (a \
-                     join that finds the handles taken by the other join must still wait)"
+                    finished_then == 3,
+                    "round {round}: two jobs were running on the 2 workers and a third was \
+                     queued when the pool was closed; two threads called join() at once, and \
+                     one join returned when {finished_then} of the 3 jobs had finished. close \
+                     lets every queued job run, and join waits until every worker has exited, \
+                     in every thread that calls it (a join that finds the handles taken by the \
+                     other join must still wait)"
                 );
             }
             drop(pool);

@@ -1,5 +1,5 @@
 //! Mutant: `terminate` wakes one idle worker (`notify_one`) — it copied `execute`'s notification — so only one sleeping worker learns that the pool is terminated.
-//! expect-fail: thread_pool_loom::terminate_wakes_every_idle_worker, thread_pool_stress::an_idle_pool_closed_or_terminated_joins
+//! expect-fail: thread_pool_loom::terminate_wakes_every_idle_worker, thread_pool_stress::an_idle_pool_closed_or_terminated_joins, thread_pool_stress::closed_after_close_and_after_terminate
 //!
 //! Blind mutant: `terminate` wakes one idle worker (`notify_one`) — it copied `execute`'s notification — so only one sleeping worker learns that the pool is terminated.
 //! Breaks: "no lost wake-up: ... `close` wakes every idle worker" and "`join()` Waits until every worker has exited" after terminate: idle workers of a terminated pool must exit (README).
