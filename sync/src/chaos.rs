@@ -88,8 +88,9 @@ pub(crate) fn step_holding_lock() {
 }
 
 /// About one wake-up from a condition variable in this many, once chaos is on, lets go of
-/// the lock again at once and hands it to a thread already waiting for it, before it
-/// goes on. A woken waiter has no claim on the lock: with std's or pthread's condition
+/// the lock again at once, hands it to a thread already waiting for it, and yields, before
+/// it goes on. (On one core the scheduler runs a thread that slept long as soon as it is
+/// woken, ahead of the one that woke it; the yield gives that one its turn back.) A woken waiter has no claim on the lock: with std's or pthread's condition
 /// variables another thread often takes it first. parking_lot hands it to a thread that
 /// slept long, so without this, code that trusts what it was woken for (an `if` where a
 /// `while` belongs, "closed?" asked before "an item?") passes by luck.

@@ -447,12 +447,13 @@ impl WaitTimeoutResult {
     }
 }
 
-/// Under chaos, now and then, a thread just woken from a wait lets go of the lock and
-/// hands it to a thread already waiting for it (see [`chaos::HAND_OVER_ONE_IN`]).
+/// Under chaos, now and then, a thread just woken from a wait lets go of the lock, hands it
+/// to a thread already waiting for it, and yields before it takes it again (see
+/// [`chaos::HAND_OVER_ONE_IN`]): on one core, the thread that woke it runs on first.
 #[cfg(not(feature = "loom"))]
 fn hand_over_after_wake<T>(guard: &mut MutexGuard<'_, T>) {
     if chaos::hand_over_after_wake() {
-        imp::MutexGuard::unlocked_fair(&mut guard.inner, || {});
+        imp::MutexGuard::unlocked_fair(&mut guard.inner, std::thread::yield_now);
     }
 }
 
