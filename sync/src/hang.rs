@@ -260,6 +260,16 @@ mod imp {
                 .name("kata-hang-watch".into())
                 .spawn(watchdog);
             *started = spawned.is_ok();
+            // Until the watchdog runs its own code. Before that, std's thread start holds
+            // a lock of its own (the stack-overflow handler's `thread_info::LOCK`), and a
+            // test that forks at once would copy it held: a child that then leaves with
+            // `std::process::exit` (whose cleanup takes that lock) would hang now and
+            // then, and a verdict would depend on when the fork came.
+            if *started {
+                while WATCHDOG_TID.load(Ordering::SeqCst) == 0 {
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 

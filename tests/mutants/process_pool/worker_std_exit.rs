@@ -1,13 +1,13 @@
 //! Mutant: a worker leaves with `std::process::exit(code)` when it is told to stop, instead of `libc::_exit(code)` ("exit never returns, so it cannot run the caller's code").
 //! expect-fail: process_pool_proc::workers_skip_the_callers_exit_handlers
-//! may-fail: process_pool_proc::map_returns_results_in_argument_order
 //!
-//! Why a may-fail: `exit` in a forked worker runs the exit-time code of the child's copy of
-//! a process that had other threads at fork time, and a lock one of them held then is held
-//! forever in the child (after fork, POSIX allows only async-signal-safe calls). So a
-//! worker may hang instead of leaving, now and then: a CI run at c48bb12 (2026-12-07, the
-//! machine loaded by other builds) saw `map_returns_results_in_argument_order` time out at
-//! 15 s, in one of many runs. The bug is real either way; only this extra symptom is luck.
+//! It used to be on a may-fail line for `process_pool_proc::map_returns_results_in_argument_order`
+//! too: a worker hung now and then, since `exit`'s cleanup takes a lock of std's (the
+//! stack-overflow handler's `thread_info::LOCK`) that the facade's hang-watch thread held
+//! while it started, just as the pool forked. The hang watch now waits for its thread to be
+//! running before the test goes on (sync/src/hang.rs), and the mutant passes every other
+//! test on every run (0 hangs in 3300 runs of `join_reaps_only_the_pools_own_workers`, from
+//! 11 before, measured on a build with that change alone).
 //!
 //! (A blind mutant: written from the statement, the stub and the reference only.)
 //! Breaks: README "on the stop sign ..., it leaves with `libc::_exit(0)`"; the course's rule (fork_basics README, "Why `_exit`"): `std::process::exit` runs the exit handlers (atexit) of the child's copy of the caller and flushes its stdio buffers.
