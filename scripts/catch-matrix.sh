@@ -27,7 +27,11 @@ for mutant in tests/mutants/"$kata"/*.rs solution; do
   else
     cp "$mutant" "$tree/$kata/src/lib.rs"
   fi
-  cargo run -q -p grader -- check "$kata" --path "$tree" -q >/dev/null 2>&1 || true
+  # (A hidden suite that no longer compiles would leave an older binary to be run below.)
+  if cargo run -q -p grader -- check "$kata" --path "$tree" 2>&1 | grep -q 'compile-error'; then
+    echo "$(basename "$mutant" .rs): the hidden suites do not compile against it" >&2
+    exit 1
+  fi
   # (sed reads to the end: head would leave ls a broken pipe, fatal under pipefail)
   binary=$(ls -t "$repo"/target/grader/target/debug/deps/"$suite"-* | grep -v '\.d$' | sed -n 1p)
   line="$(basename "$mutant" .rs):"
