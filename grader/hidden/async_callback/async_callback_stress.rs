@@ -279,7 +279,8 @@ hidden_test! {
 
 hidden_test! {
     /// 200 jobs with callbacks, then the pool is dropped without close or join: when the
-    /// drop returns, every callback has run once and every result is ready.
+    /// drop returns, every callback has run once and every result is ready. Then 20 times,
+    /// one job for an idle pool dropped at once.
     fn dropping_the_pool_runs_every_callback() {
         kata_sync::chaos::enable();
         const JOBS: usize = 200;
@@ -309,6 +310,32 @@ hidden_test! {
         );
         for (job, result) in results.into_iter().enumerate() {
             assert_matches!(result.get(), Ok(v) if v == job as u64 * 3, "get() of job #{job}, expected Ok({})", job * 3);
+        }
+        // Then 20 times: a job for an idle pool, whose workers are asleep, and the pool
+        // dropped at once. The worker woken for the job may find the pool closed before it
+        // gets to the queue (chaos hands its lock to the dropping thread now and then): it
+        // must still take the job, and the drop must wait for it.
+        let mut until_asleep = UntilAsleep::new();
+        for round in 0..20u64 {
+            let pool = crate::pool(2);
+            until_asleep.others(2);
+            let calls = Calls::new(1);
+            let result = {
+                let calls = Arc::clone(&calls);
+                pool.apply_async(move || round, move |v: &u64| calls.record(0, *v, caller))
+                    .expect("apply_async on an open pool")
+            };
+            drop(pool);
+            let count = calls.count(0);
+            assert_eq!(
+                count, 1,
+                "round {round}: a job was queued on an idle pool, whose workers were asleep, \
+                 and the pool was dropped at once; when the drop returned its callback had run \
+                 {count} times, not once. Dropping a pool closes it, and close lets every \
+                 queued job run: a worker woken after close must look at the queue once more \
+                 before it exits"
+            );
+            assert_matches!(result.get(), Ok(v) if v == round, "round {round}: get() of the job queued just before the drop");
         }
     }
 }

@@ -757,6 +757,22 @@ const ON_CALLER: &str = "consume ran on the thread that called run: run starts a
     through run, once the other threads have stopped";
 
 /// Fails (with ON_CALLER) when consume runs on the caller's thread.
+/// A producer for `run` that counts the items taken from it (into `pulled`, shared).
+struct Counting {
+    items: std::ops::Range<u32>,
+    pulled: Arc<AtomicUsize>,
+}
+
+impl Iterator for Counting {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let item = self.items.next()?;
+        self.pulled.fetch_add(1, Ordering::SeqCst);
+        Some(item)
+    }
+}
+
 fn assert_on_a_consumer_thread(caller: thread::ThreadId) {
     if thread::current().id() == caller {
         std::panic::resume_unwind(Box::new(ON_CALLER));
@@ -770,15 +786,31 @@ hidden_test! {
         kata_sync::chaos::enable();
         let caller = thread::current().id();
         for round in 0..10u32 {
+            let pulled = Arc::new(AtomicUsize::new(0));
+            let producers = vec![
+                Counting { items: 0..30u32, pulled: Arc::clone(&pulled) },
+                Counting { items: 100..130, pulled: Arc::clone(&pulled) },
+            ];
+            let received = Arc::new(AtomicUsize::new(0));
             let caught = catch_unwind(AssertUnwindSafe(|| {
-                run(vec![0..30u32, 100..130], 1, 2, move |item: &u32| {
+                run(producers, 1, 2, move |item: &u32| {
                     assert_on_a_consumer_thread(caller);
+                    let received = received.fetch_add(1, Ordering::SeqCst) + 1;
                     if *item == 7 + round {
                         // In the first round, not before both producers are asleep in send
-                        // on the full queue (neither can have sent all 30 of its items): the
-                        // consumer's end must wake them, on every run.
+                        // on the full queue, each with its next item in hand (`received`
+                        // items taken, 2 queued, 2 in hand): then no wake-up is still on
+                        // its way to either, and the consumer's end must wake them both,
+                        // on every run.
                         if round == 0 {
-                            kata_sync::hang::until_asleep_in_waits(2, UntilAsleep::FALLBACK);
+                            let mut tries = 0;
+                            while kata_sync::hang::until_asleep_in_waits(2, UntilAsleep::FALLBACK)
+                                && pulled.load(Ordering::SeqCst) != received + 4
+                                && tries < 10_000
+                            {
+                                thread::yield_now();
+                                tries += 1;
+                            }
                         }
                         std::panic::resume_unwind(Box::new(CONSUME_FAILS));
                     }

@@ -1,5 +1,5 @@
 //! Mutant: a worker that wakes up and finds the pool closed exits at once ("close woke me: time to go"), without one more look at the queue.
-//! expect-fail: async_callback_loom::a_job_queued_just_before_close_still_runs, async_callback_loom::close_then_join_runs_every_callback
+//! expect-fail: async_callback_loom::a_job_queued_just_before_close_still_runs, async_callback_loom::close_then_join_runs_every_callback, async_callback_stress::dropping_the_pool_runs_every_callback
 //!
 //! Blind mutant: a worker that wakes up and finds the pool closed exits at once ("close woke me: time to go"), without one more look at the queue.
 //! Breaks: "`close`: Accepts no more jobs; queued jobs (and their callbacks) still run." and "`close` then `join` (or dropping the pool) runs every queued job and callback" (README).
