@@ -598,9 +598,9 @@ hidden_test! {
 }
 
 hidden_test! {
-    /// 10 rounds: two jobs are held on the 2 workers and a third waits in the queue; the
-    /// pool is closed and two threads call join at once; when each join returns, all three
-    /// jobs must have finished.
+    /// 10 rounds: two jobs are held on the 2 workers and a third, held too once it runs,
+    /// waits in the queue; the pool is closed and two threads call join at once; when each
+    /// join returns, all three jobs must have finished.
     fn two_joins_at_once_both_wait_for_the_workers() {
         kata_sync::chaos::enable();
         let mut until_asleep = UntilAsleep::new();
@@ -608,18 +608,23 @@ hidden_test! {
             let pool = share!(pool(2), "ThreadPool");
             let gate = Arc::new(Gate::new());
             let _open_at_the_end = Gate::open_on_drop(&gate);
+            let last_gate = Arc::new(Gate::new());
+            let _open_last_at_the_end = Gate::open_on_drop(&last_gate);
             let finished = Arc::new(AtomicUsize::new(0));
             let on_caller = Arc::new(AtomicBool::new(false));
             let caller = thread::current().id();
             let (started_tx, started) = std::sync::mpsc::channel();
-            for held in [true, true, false] {
-                let (gate, finished) = (Arc::clone(&gate), Arc::clone(&finished));
-                let (on_caller, started_tx) = (Arc::clone(&on_caller), started_tx.clone());
+            let (last_started_tx, last_started) = std::sync::mpsc::channel();
+            for first in [true, true, false] {
+                let gate = Arc::clone(if first { &gate } else { &last_gate });
+                let finished = Arc::clone(&finished);
+                let on_caller = Arc::clone(&on_caller);
+                let started_tx = if first { started_tx.clone() } else { last_started_tx.clone() };
                 assert_matches!(
                     pool.execute(move || {
                         if !on_worker(caller) {
                             on_caller.store(true, Ordering::SeqCst);
-                        } else if held {
+                        } else {
                             let _ = started_tx.send(());
                             gate.wait();
                         }
@@ -659,6 +664,16 @@ hidden_test! {
             let tids: Vec<i32> = tid_rx.iter().take(2).collect();
             until_asleep.these(&tids);
             gate.open();
+            // The queued job is held too once it runs, until this thread sees it has
+            // started: a join that returns once the queue is empty has returned by then.
+            // (If it never runs, the joins end without it.)
+            for _ in 0..20_000 {
+                if last_started.try_recv().is_ok() || joiners.iter().all(|j| j.is_finished()) {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+            last_gate.open();
             for joiner in joiners {
                 let (ok, finished_then) = joiner.join().expect("a joining thread panicked");
                 assert!(ok, "round {round}: join() after close() returned Err");
