@@ -793,24 +793,26 @@ hidden_test! {
             ];
             let received = Arc::new(AtomicUsize::new(0));
             let caught = catch_unwind(AssertUnwindSafe(|| {
-                run(producers, 1, 2, move |item: &u32| {
+                run(producers, 1, 2, move |_item: &u32| {
                     assert_on_a_consumer_thread(caller);
                     let received = received.fetch_add(1, Ordering::SeqCst) + 1;
-                    if *item == 7 + round {
+                    // By count, not by item: one producer may send all its 30 items before
+                    // the other sends its eighth, and then one sender is left to wake.
+                    if received == 8 + round as usize {
                         // In the first round, not before both producers are asleep in send
                         // on the full queue, each with its next item in hand (`received`
                         // items taken, 2 queued, 2 in hand): then no wake-up is still on
                         // its way to either, and the consumer's end must wake them both,
-                        // on every run.
+                        // on every run. The count first: it only grows, and once it is met
+                        // the producers can only go to sleep. (A submission that lets the
+                        // queue overfill never meets it, and goes on after a second or so.)
                         if round == 0 {
                             let mut tries = 0;
-                            while kata_sync::hang::until_asleep_in_waits(2, UntilAsleep::FALLBACK)
-                                && pulled.load(Ordering::SeqCst) != received + 4
-                                && tries < 10_000
-                            {
-                                thread::yield_now();
+                            while pulled.load(Ordering::SeqCst) != received + 4 && tries < 1_000 {
+                                std::thread::sleep(Duration::from_millis(1));
                                 tries += 1;
                             }
+                            kata_sync::hang::until_asleep_in_waits(2, UntilAsleep::FALLBACK);
                         }
                         std::panic::resume_unwind(Box::new(CONSUME_FAILS));
                     }
@@ -819,9 +821,9 @@ hidden_test! {
             let payload = match caught {
                 Err(payload) => payload,
                 Ok(got) => panic!(
-                    "round {round}: consume panicked on item {}, yet run returned {:?} instead \
-                     of panicking",
-                    7 + round,
+                    "round {round}: consume panicked on the {}th item it was given, yet run \
+                     returned {:?} instead of panicking",
+                    8 + round,
                     got.map(|lists| lists.iter().map(Vec::len).sum::<usize>())
                 ),
             };
