@@ -9,7 +9,9 @@
 # PREFIX runs each test under a command of its own (`taskset -c 0` for one core). For a
 # crowded machine, start busy loops beside it: `for i in 1 2 3; do sh -c 'while :; do :;
 # done' & done`, and kill them after.
-# ONLY="name1 name2 solution" limits the run to those mutants (file names without .rs).
+# ONLY="name1 name2 solution" limits the run to those mutants (file names without .rs),
+# TESTS="test1 test2" to those tests. A run that takes over 60 s (a hang: the test binary
+# runs here without the grader's limits) is stopped and counts as failed.
 set -euo pipefail
 kata=$1 suite=$2 runs=${3:-10}
 shift $(( $# < 3 ? $# : 3 ))
@@ -36,10 +38,11 @@ for mutant in tests/mutants/"$kata"/*.rs solution; do
   binary=$(ls -t "$repo"/target/grader/target/debug/deps/"$suite"-* | grep -v '\.d$' | sed -n 1p)
   line="$(basename "$mutant" .rs):"
   for test in $("$binary" --list --format terse 2>/dev/null | sed -n 's/: test$//p'); do
+    if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $test "* ]]; then continue; fi
     failed=0
     start=$(date +%s%N)
     for _ in $(seq "$runs"); do
-      (cd "${TMPDIR:-/tmp}" && "$@" "$binary" --exact "$test" >/dev/null 2>&1) || failed=$((failed + 1))
+      (cd "${TMPDIR:-/tmp}" && timeout 60 "$@" "$binary" --exact "$test" >/dev/null 2>&1) || failed=$((failed + 1))
     done
     line="$line $test=$failed/$runs($(( ($(date +%s%N) - start) / 1000000 / runs ))ms)"
   done

@@ -554,17 +554,51 @@ hidden_test! {
     fn another_threads_additions_are_kept() {
         proc::setup();
         let before = COUNTER.load(Ordering::SeqCst);
-        let mut added = false;
+        // The 1000 is added once both have happened: the child is about to send its value
+        // (its write is held until then), and the caller has made a system call after its
+        // fork returned. So it comes after anything the parent does between its fork and
+        // its first call (a parent that adds its delta at once has done so), and before
+        // the parent can have read the child's value: on every run, whichever runs first.
+        let (mut forked, mut moved, mut added) = (false, false, false);
+        let mut held: Option<u64> = None;
+        let calls = [
+            libc::SYS_write,
+            libc::SYS_clone,
+            libc::SYS_fork,
+            libc::SYS_vfork,
+            libc::SYS_close,
+            libc::SYS_read,
+            libc::SYS_wait4,
+            libc::SYS_waitid,
+        ];
         let ((result, strays), _) = fault::supervised(
-            &[libc::SYS_write],
-            |n, _| {
-                if !n.from_caller && fault::writes_to_a_pipe(n) && !added {
-                    // The child is about to send its value; the parent waits for it. Another
-                    // thread of the caller adds 1000 now.
-                    added = true;
-                    COUNTER.fetch_add(1000, Ordering::SeqCst);
+            &calls,
+            |n, desk| {
+                if n.from_caller {
+                    if fault::forks(n) {
+                        forked = true;
+                    } else if forked && !moved {
+                        moved = true;
+                        if let Some(id) = held.take() {
+                            added = true;
+                            COUNTER.fetch_add(1000, Ordering::SeqCst);
+                            desk.release(id);
+                        }
+                    }
+                    fault::Reply::Continue
+                } else if fault::writes_to_a_pipe(n) && !added && held.is_none() {
+                    if moved {
+                        // Another thread of the caller adds 1000 now.
+                        added = true;
+                        COUNTER.fetch_add(1000, Ordering::SeqCst);
+                        fault::Reply::Continue
+                    } else {
+                        held = Some(n.id);
+                        fault::Reply::Hold
+                    }
+                } else {
+                    fault::Reply::Continue
                 }
-                fault::Reply::Continue
             },
             || proc::guarded(|| fork_and_add(5, 7)),
         );
@@ -572,7 +606,8 @@ hidden_test! {
         assert!(
             added,
             "fork_and_add(5, 7): the test meant to add 1000 to COUNTER while the child sends \
-             its value, but no child wrote into a pipe ({})",
+             its value, but no child wrote into a pipe, or the caller made no system call \
+             after its fork ({})",
             shown(&result)
         );
         let obs = match result {

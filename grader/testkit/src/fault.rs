@@ -36,7 +36,7 @@
 //! - [`supervised`]`(calls, policy, body)`: the general tool; [`Notice`], [`Reply`], [`Desk`];
 //! - [`kill_children_at`]`(call, body)`: every child of the body dies at `call`;
 //!   [`kill_children_when`]`(calls, when, body)`: at the first of `calls` that `when`
-//!   picks ([`writes_to_a_pipe`], [`waits_on_a_futex`]);
+//!   picks ([`writes_to_a_pipe`], [`waits_on_a_futex`]); [`forks`] tells a fork;
 //! - [`fail_children`]`(call, errno, body)`, [`fail_caller`]`(call, errno, body)`;
 //! - [`forks_fail`]`(body)`: the body's own forks fail with EAGAIN (as at the process limit);
 //!   [`children_cannot_fork`]`(body)`: the forks of its children fail, its own work;
@@ -285,6 +285,16 @@ pub fn kill_children_when<T: Send>(
 /// Whether notice `n` is a write to a descriptor other than stdin, stdout and stderr.
 pub fn writes_to_a_pipe(n: &Notice) -> bool {
     n.nr == libc::SYS_write && n.args[0] >= 3
+}
+
+/// Whether notice `n` is a fork: `fork` or `vfork`, or a `clone` that makes a process
+/// rather than a thread (glibc's `fork` is such a `clone`). A `clone3` is not looked into
+/// (its flags are in the caller's memory): glibc makes threads with it, not processes.
+pub fn forks(n: &Notice) -> bool {
+    const CLONE_THREAD: u64 = libc::CLONE_THREAD as u64;
+    n.nr == libc::SYS_fork
+        || n.nr == libc::SYS_vfork
+        || (n.nr == libc::SYS_clone && n.args[0] & CLONE_THREAD == 0)
 }
 
 /// Whether notice `n` is a wait on a futex (a lock, or a condition, that another thread
