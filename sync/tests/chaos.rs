@@ -67,3 +67,45 @@ fn chaos_opens_the_window_of_a_lost_update_and_keeps_correct_code_correct() {
     );
     assert_eq!(CONST_BUILT.load(Ordering::SeqCst), 14);
 }
+
+/// The slice the calling thread has, as the kernel reports it (Linux 6.12 and later report
+/// the fair class's slice as `sched_runtime`).
+fn slice_of_this_thread() -> u64 {
+    // SAFETY: sched_attr is plain data, all zeroes valid; the call writes at most `size`
+    // bytes into it; pid 0 is the calling thread.
+    unsafe {
+        let mut attr: libc::sched_attr = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::sched_attr>() as u32;
+        assert_eq!(
+            libc::syscall(libc::SYS_sched_getattr, 0, &mut attr, size, 0),
+            0,
+            "sched_getattr: {}",
+            std::io::Error::last_os_error()
+        );
+        attr.sched_runtime
+    }
+}
+
+/// Whether this kernel lets a fair thread choose its slice (Linux 6.12 and later).
+fn kernel_takes_a_slice_request() -> bool {
+    let release =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("the kernel release");
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (6, 12)
+}
+
+#[test]
+fn chaos_asks_for_a_short_slice_for_the_test_and_the_threads_it_starts() {
+    kata_sync::chaos::enable();
+    if !kernel_takes_a_slice_request() {
+        eprintln!("this kernel is older than 6.12: it has no slice to ask for; nothing to check");
+        return;
+    }
+    assert_eq!(slice_of_this_thread(), kata_sync::chaos::SHORT_SLICE);
+    // Threads inherit it: the ones a test starts after `enable` are the ones that race.
+    let started = std::thread::spawn(slice_of_this_thread).join().unwrap();
+    assert_eq!(started, kata_sync::chaos::SHORT_SLICE);
+}
