@@ -10,7 +10,7 @@
 //! luck, and a correct one cannot tell the difference.
 
 use kata_harness::hidden_test;
-use kata_testkit::threads::together;
+use kata_testkit::threads::{together, together_with};
 use race::{count_in_parallel, Counter, TicketOffice};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -77,23 +77,18 @@ fn reads_while_others_count() {
     const EACH: u64 = 50_000;
     let counter = Arc::new(Counter::new());
     counter.increment();
-    let start = Arc::new(Barrier::new(WRITERS + 1));
     let finished = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|_| {
-            let (counter, start, finished) =
-                (Arc::clone(&counter), Arc::clone(&start), Arc::clone(&finished));
-            kata_sync::thread::spawn(move || {
-                start.wait();
-                for _ in 0..EACH {
-                    counter.increment();
-                }
-                finished.fetch_add(1, Ordering::SeqCst);
-            })
+    let mut writers = {
+        let (counter, finished) = (Arc::clone(&counter), Arc::clone(&finished));
+        together_with(WRITERS, move |_| {
+            for _ in 0..EACH {
+                counter.increment();
+            }
+            finished.fetch_add(1, Ordering::SeqCst);
         })
-        .collect();
+    };
     // This thread reads until every writer has finished (and once more after that).
-    start.wait();
+    writers.go();
     let (mut reads, mut backwards, mut example, mut highest) = (0u64, 0u64, None, 0);
     loop {
         let all_done = finished.load(Ordering::SeqCst) == WRITERS;
@@ -113,9 +108,7 @@ fn reads_while_others_count() {
             std::thread::sleep(std::time::Duration::from_micros(20));
         }
     }
-    for w in writers {
-        w.join().expect("a counting thread panicked");
-    }
+    writers.join();
     if let Some((before, after)) = example {
         panic!(
             "while {WRITERS} threads incremented a Counter (which started at 1), get() \
